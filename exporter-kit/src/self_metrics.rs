@@ -1,0 +1,237 @@
+//! The exporter's metrics about itself: the `process_*` families of
+//! client_golang's process collector, `<exporter>_build_info`, and the
+//! telemetry handler's request counter, in-flight gauge and latency histogram.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::ExporterInfo;
+use crate::exposition::{MetricSet, MetricType};
+
+/// The Go client's default histogram buckets.
+const DURATION_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Counters for requests to the telemetry path.
+#[derive(Debug)]
+pub struct HandlerMetrics {
+    inner: Mutex<HandlerCounts>,
+}
+
+#[derive(Debug)]
+struct HandlerCounts {
+    by_code: BTreeMap<u16, u64>,
+    in_flight: u64,
+    bucket_counts: [u64; DURATION_BUCKETS.len()],
+    duration_sum: f64,
+    duration_count: u64,
+}
+
+impl Default for HandlerMetrics {
+    fn default() -> Self {
+        // promhttp starts these codes at zero so rate() works from the start.
+        let by_code = [200, 500, 503].into_iter().map(|code| (code, 0)).collect();
+        HandlerMetrics {
+            inner: Mutex::new(HandlerCounts {
+                by_code,
+                in_flight: 0,
+                bucket_counts: [0; DURATION_BUCKETS.len()],
+                duration_sum: 0.0,
+                duration_count: 0,
+            }),
+        }
+    }
+}
+
+impl HandlerMetrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandlerCounts> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks a scrape as started; the returned guard marks it finished.
+    pub fn start(&self) -> InFlight<'_> {
+        self.lock().in_flight += 1;
+        InFlight { metrics: self }
+    }
+
+    /// Records one finished request to the telemetry path.
+    pub fn record(&self, code: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let mut counts = self.lock();
+        *counts.by_code.entry(code).or_default() += 1;
+        for (bound, count) in DURATION_BUCKETS.iter().zip(counts.bucket_counts.iter_mut()) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        counts.duration_sum += seconds;
+        counts.duration_count += 1;
+    }
+
+    fn write(&self, set: &mut MetricSet) {
+        let counts = self.lock();
+        let requests = set.family(
+            "promhttp_metric_handler_requests_total",
+            "Total number of scrapes by HTTP status code.",
+            MetricType::Counter,
+        );
+        for (code, count) in &counts.by_code {
+            requests.sample(
+                &[("code", itoa::Buffer::new().format(*code))],
+                *count as f64,
+            );
+        }
+        set.single(
+            "promhttp_metric_handler_requests_in_flight",
+            "Current number of scrapes being served.",
+            MetricType::Gauge,
+            counts.in_flight as f64,
+        );
+        let buckets = DURATION_BUCKETS
+            .iter()
+            .copied()
+            .zip(counts.bucket_counts)
+            .collect();
+        set.family(
+            "promhttp_metric_handler_request_duration_seconds",
+            "Time taken to serve requests to the telemetry path.",
+            MetricType::Histogram,
+        )
+        .histogram(&[], buckets, counts.duration_sum, counts.duration_count);
+    }
+}
+
+/// Decrements the in-flight gauge when dropped.
+pub struct InFlight<'a> {
+    metrics: &'a HandlerMetrics,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.metrics.lock().in_flight -= 1;
+    }
+}
+
+/// Reads the process figures Go's process collector exposes. Start time is
+/// computed once: it cannot change.
+#[derive(Debug)]
+pub struct ProcessMetrics {
+    start_time_seconds: Option<f64>,
+}
+
+impl ProcessMetrics {
+    pub fn new() -> ProcessMetrics {
+        let start_time_seconds = (|| {
+            let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
+            let boot = procfs::boot_time_secs().ok()?;
+            Some(boot as f64 + stat.starttime as f64 / procfs::ticks_per_second() as f64)
+        })();
+        ProcessMetrics { start_time_seconds }
+    }
+
+    /// Adds whatever of the process families can be read now; on a system
+    /// without /proc the families are simply absent.
+    fn write(&self, set: &mut MetricSet) {
+        let Ok(me) = procfs::process::Process::myself() else {
+            return;
+        };
+        if let Ok(stat) = me.stat() {
+            let ticks = procfs::ticks_per_second() as f64;
+            set.single(
+                "process_cpu_seconds_total",
+                "Total user and system CPU time spent in seconds.",
+                MetricType::Counter,
+                (stat.utime + stat.stime) as f64 / ticks,
+            );
+            set.single(
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                MetricType::Gauge,
+                stat.vsize as f64,
+            );
+            set.single(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                MetricType::Gauge,
+                (stat.rss * procfs::page_size()) as f64,
+            );
+        }
+        if let Ok(open) = me.fd_count() {
+            set.single(
+                "process_open_fds",
+                "Number of open file descriptors.",
+                MetricType::Gauge,
+                open as f64,
+            );
+        }
+        if let Ok(limits) = me.limits() {
+            let limit = |value: procfs::process::LimitValue| match value {
+                procfs::process::LimitValue::Value(v) => v as f64,
+                // Go's procfs reads "unlimited" as the largest uint64.
+                procfs::process::LimitValue::Unlimited => u64::MAX as f64,
+            };
+            set.single(
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                MetricType::Gauge,
+                limit(limits.max_open_files.soft_limit),
+            );
+            set.single(
+                "process_virtual_memory_max_bytes",
+                "Maximum amount of virtual memory available in bytes.",
+                MetricType::Gauge,
+                limit(limits.max_address_space.soft_limit),
+            );
+        }
+        if let Some(start) = self.start_time_seconds {
+            set.single(
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                MetricType::Gauge,
+                start,
+            );
+        }
+    }
+}
+
+impl Default for ProcessMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Everything the server adds to a scrape unless `--web.disable-exporter-metrics`.
+#[derive(Debug, Default)]
+pub struct SelfMetrics {
+    pub handler: HandlerMetrics,
+    process: ProcessMetrics,
+}
+
+impl SelfMetrics {
+    pub fn write(&self, info: &ExporterInfo, set: &mut MetricSet) {
+        self.process.write(set);
+        self.handler.write(set);
+        write_build_info(info, set);
+    }
+}
+
+/// `<exporter>_build_info{version,revision,rustversion} 1`.
+pub fn write_build_info(info: &ExporterInfo, set: &mut MetricSet) {
+    let name = format!("{}_build_info", info.name);
+    let help = format!(
+        "A metric with a constant '1' value labeled by version, revision, and rustversion from which {} was built.",
+        info.name
+    );
+    set.family(name, help, MetricType::Gauge).sample(
+        &[
+            ("version", info.version),
+            ("revision", crate::REVISION),
+            ("rustversion", crate::RUST_VERSION),
+        ],
+        1.0,
+    );
+}

@@ -1,0 +1,37 @@
+//! A drop-in replacement for Prometheus' node_exporter: hardware and OS metrics from /proc and /sys.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use exporter_kit::cli::{self, CommonArgs};
+use exporter_kit::exposition::MetricSet;
+use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Scrape};
+
+static INFO: ExporterInfo = ExporterInfo {
+    name: "node_exporter",
+    binary: "node-exporter",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Prometheus exporter for hardware and OS metrics exposed by the Linux kernel.",
+    default_listen_address: ":9100",
+};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// No collectors yet: scrapes carry the exporter's own metrics only.
+struct NodeExporter;
+
+impl Exporter for NodeExporter {
+    async fn collect(&self, _scrape: &Scrape) -> Result<MetricSet, BadRequest> {
+        Ok(MetricSet::new())
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse(&INFO);
+    args.common.start_logging(&INFO);
+    exporter_kit::serve(&INFO, &args.common.web, Readiness::ready(), NodeExporter)
+}
