@@ -27,5 +27,4 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    println!("cargo:rerun-if-env-changed=RUSTC");
 }

@@ -1,1 +1,9 @@
+//! Helpers for the end-to-end tests: run the real binaries, talk to them over
+//! real sockets (plain HTTP, TLS, client certificates), make throwaway
+//! certificate authorities, and wait for conditions with deadlines.
 
+pub mod binary;
+pub mod http;
+pub mod pki;
+pub mod process;
+pub mod wait;

@@ -36,6 +36,21 @@ enum ClientAuth {
 }
 
 pub(crate) fn build(raw: &TlsServerConfig, base: &Path) -> Result<TlsSettings, String> {
+    let client_auth = match raw.client_auth_type.as_deref().unwrap_or("NoClientCert") {
+        "NoClientCert" => ClientAuth::None,
+        "RequestClientCert" => ClientAuth::Request,
+        "RequireAnyClientCert" => ClientAuth::RequireAny,
+        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
+        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
+        other => {
+            return Err(format!(
+                "tls_server_config: invalid client_auth_type {other:?}"
+            ));
+        }
+    };
+    let provider = Arc::new(provider(raw)?);
+    let versions = versions(raw)?;
+
     let mut files = Vec::new();
     let mut resolve = |path: &Path| {
         let full = base.join(path);
@@ -82,18 +97,6 @@ pub(crate) fn build(raw: &TlsServerConfig, base: &Path) -> Result<TlsSettings, S
         (None, None) => None,
     };
 
-    let client_auth = match raw.client_auth_type.as_deref().unwrap_or("NoClientCert") {
-        "NoClientCert" => ClientAuth::None,
-        "RequestClientCert" => ClientAuth::Request,
-        "RequireAnyClientCert" => ClientAuth::RequireAny,
-        "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
-        "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
-        other => {
-            return Err(format!(
-                "tls_server_config: invalid client_auth_type {other:?}"
-            ));
-        }
-    };
     if client_cas.is_some() && client_auth == ClientAuth::None {
         return Err(
             "tls_server_config: client CAs have been configured without a client_auth_type".into(),
@@ -111,8 +114,6 @@ pub(crate) fn build(raw: &TlsServerConfig, base: &Path) -> Result<TlsSettings, S
         );
     }
 
-    let provider = Arc::new(provider(raw)?);
-    let versions = versions(raw)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("tls_server_config: {e}"))?;
