@@ -6,4 +6,5 @@ pub mod binary;
 pub mod http;
 pub mod pki;
 pub mod process;
+pub mod tools;
 pub mod wait;
