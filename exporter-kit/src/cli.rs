@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, FromArgMatches};
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches};
 
 use crate::ExporterInfo;
 use crate::logging::{LogFormat, LogLevel};
@@ -108,17 +108,29 @@ pub fn env_var_name(info: &ExporterInfo, long_flag: &str) -> String {
 /// Parses the process arguments into `A`, or prints a one-line error naming
 /// the flag and exits 2. `--help` and `--version` print and exit 0.
 pub fn parse<A: CommandFactory + FromArgMatches>(info: &ExporterInfo) -> A {
-    parse_from(info, std::env::args_os())
+    parse_extended_from(info, std::env::args_os(), |command| command).0
 }
 
-/// [`parse`] over explicit arguments.
-pub fn parse_from<A, I>(info: &ExporterInfo, args: I) -> A
+/// [`parse`] for exporters that add flags at run time (one per collector,
+/// say): `extend` adds them, and the matches are returned for reading them.
+pub fn parse_extended<A: CommandFactory + FromArgMatches>(
+    info: &ExporterInfo,
+    extend: impl FnOnce(Command) -> Command,
+) -> (A, ArgMatches) {
+    parse_extended_from(info, std::env::args_os(), extend)
+}
+
+fn parse_extended_from<A, I>(
+    info: &ExporterInfo,
+    args: I,
+    extend: impl FnOnce(Command) -> Command,
+) -> (A, ArgMatches)
 where
     A: CommandFactory + FromArgMatches,
     I: IntoIterator,
     I::Item: Into<OsString> + Clone,
 {
-    try_parse_from(info, args).unwrap_or_else(|err| {
+    try_parse_from(info, args, extend).unwrap_or_else(|err| {
         use clap::error::ErrorKind;
         if matches!(
             err.kind(),
@@ -130,13 +142,17 @@ where
     })
 }
 
-fn try_parse_from<A, I>(info: &ExporterInfo, args: I) -> Result<A, clap::Error>
+fn try_parse_from<A, I>(
+    info: &ExporterInfo,
+    args: I,
+    extend: impl FnOnce(Command) -> Command,
+) -> Result<(A, ArgMatches), clap::Error>
 where
     A: CommandFactory + FromArgMatches,
     I: IntoIterator,
     I::Item: Into<OsString> + Clone,
 {
-    let mut command = A::command()
+    let mut command = extend(A::command())
         .name(info.binary)
         .bin_name(info.binary)
         .about(info.description)
@@ -159,7 +175,8 @@ where
         });
     }
     let matches = command.try_get_matches_from(args)?;
-    A::from_arg_matches(&matches)
+    let parsed = A::from_arg_matches(&matches)?;
+    Ok((parsed, matches))
 }
 
 fn long_version(info: &ExporterInfo) -> String {
@@ -209,7 +226,7 @@ mod tests {
 
     #[test]
     fn defaults_come_from_the_exporter() {
-        let demo: Demo = try_parse_from(&INFO, ["demo-exporter"]).unwrap();
+        let demo: Demo = try_parse_from(&INFO, ["demo-exporter"], |c| c).unwrap().0;
         assert_eq!(demo.common.web.listen_addresses, [":9999"]);
         assert_eq!(demo.common.web.telemetry_path, "/metrics");
         assert_eq!(demo.common.web.max_requests, 40);
@@ -218,7 +235,7 @@ mod tests {
 
     #[test]
     fn flags_repeat_and_parse() {
-        let demo: Demo = try_parse_from(
+        let (demo, _): (Demo, _) = try_parse_from(
             &INFO,
             [
                 "demo-exporter",
@@ -228,6 +245,7 @@ mod tests {
                 "--web.disable-exporter-metrics",
                 "--log.format=json",
             ],
+            |c| c,
         )
         .unwrap();
         assert_eq!(demo.common.web.listen_addresses, ["127.0.0.1:1", "[::1]:2"]);
@@ -237,14 +255,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_flag() {
-        let err = try_parse_from::<Demo, _>(&INFO, ["demo-exporter", "--web.max-requests=many"])
-            .unwrap_err()
-            .to_string();
+        let err =
+            try_parse_from::<Demo, _>(&INFO, ["demo-exporter", "--web.max-requests=many"], |c| c)
+                .unwrap_err()
+                .to_string();
         assert!(
             err.lines().next().unwrap().contains("--web.max-requests"),
             "{err}"
         );
-        let err = try_parse_from::<Demo, _>(&INFO, ["demo-exporter", "--log.level=loud"])
+        let err = try_parse_from::<Demo, _>(&INFO, ["demo-exporter", "--log.level=loud"], |c| c)
             .unwrap_err()
             .to_string();
         assert!(err.lines().next().unwrap().contains("--log.level"), "{err}");

@@ -65,6 +65,9 @@ pub fn serve<E: Exporter>(
             .unwrap_or_else(|err| cli::fatal(info, err));
         server.run(shutdown).await;
     });
+    // A collector thread stuck in a blocking read (a hung mount) must not
+    // keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     log::info!("Stopped");
     ExitCode::SUCCESS
 }

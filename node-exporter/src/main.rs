@@ -1,11 +1,22 @@
-//! A drop-in replacement for Prometheus' node_exporter: hardware and OS metrics from /proc and /sys.
+//! A drop-in replacement for Prometheus' node_exporter: hardware and OS
+//! metrics from /proc and /sys, with node_exporter's names, labels and flags.
 
+mod collector;
+mod collectors;
+mod device_filter;
+mod node;
+mod procfs;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Parser;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, Parser};
 use exporter_kit::cli::{self, CommonArgs};
-use exporter_kit::exposition::MetricSet;
-use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Scrape};
+use exporter_kit::{ExporterInfo, Readiness};
+
+use collector::{Context, Paths, Registration};
+use collectors::CollectorFlags;
 
 static INFO: ExporterInfo = ExporterInfo {
     name: "node_exporter",
@@ -16,22 +27,152 @@ static INFO: ExporterInfo = ExporterInfo {
 };
 
 #[derive(Debug, Parser)]
-struct Args {
+struct NodeArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    paths: PathArgs,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    collectors: CollectorFlags,
 }
 
-/// No collectors yet: scrapes carry the exporter's own metrics only.
-struct NodeExporter;
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Paths")]
+struct PathArgs {
+    /// procfs mountpoint.
+    #[arg(long = "path.procfs", value_name = "PATH", default_value = "/proc")]
+    procfs: PathBuf,
+    /// sysfs mountpoint.
+    #[arg(long = "path.sysfs", value_name = "PATH", default_value = "/sys")]
+    sysfs: PathBuf,
+    /// rootfs mountpoint (mount points are reported without this prefix).
+    #[arg(long = "path.rootfs", value_name = "PATH", default_value = "/")]
+    rootfs: PathBuf,
+    /// udev data path.
+    #[arg(
+        long = "path.udev.data",
+        value_name = "PATH",
+        default_value = "/run/udev/data"
+    )]
+    udev_data: PathBuf,
+}
 
-impl Exporter for NodeExporter {
-    async fn collect(&self, _scrape: &Scrape) -> Result<MetricSet, BadRequest> {
-        Ok(MetricSet::new())
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Collectors")]
+struct SelectionArgs {
+    /// Set all collectors to disabled by default; enable them one by one with
+    /// --collector.<name>.
+    #[arg(long = "collector.disable-defaults")]
+    disable_defaults: bool,
+    /// Longest a collector may run in one scrape (the scrape's own deadline
+    /// applies in any case); a collector over time is reported failed.
+    #[arg(long = "collector.timeout", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
+}
+
+fn enable_flag(name: &str) -> String {
+    format!("collector.{name}")
+}
+
+fn disable_flag(name: &str) -> String {
+    format!("no-collector.{name}")
+}
+
+/// `--collector.<name>` and `--no-collector.<name>` for every collector; the
+/// last one given wins.
+fn add_collector_flags(mut command: Command) -> Command {
+    for registration in collectors::ALL {
+        let (on, off) = (
+            enable_flag(registration.name),
+            disable_flag(registration.name),
+        );
+        let default = if registration.enabled_by_default {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        command = command
+            .arg(
+                Arg::new(on.clone())
+                    .long(on.clone())
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(off.clone())
+                    .help(format!(
+                        "Enable the {} collector (default: {default}).",
+                        registration.name
+                    ))
+                    .help_heading("Collectors"),
+            )
+            .arg(
+                Arg::new(off.clone())
+                    .long(off)
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(on)
+                    .hide(true),
+            );
+    }
+    command
+}
+
+fn enabled(registration: &Registration, matches: &ArgMatches, disable_defaults: bool) -> bool {
+    let explicit = |flag: String| {
+        matches.get_flag(&flag)
+            && matches.value_source(&flag) != Some(clap::parser::ValueSource::DefaultValue)
+    };
+    if explicit(enable_flag(registration.name)) {
+        true
+    } else if explicit(disable_flag(registration.name)) {
+        false
+    } else {
+        registration.enabled_by_default && !disable_defaults
     }
 }
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse(&INFO);
+    let (args, matches): (NodeArgs, ArgMatches) = cli::parse_extended(&INFO, add_collector_flags);
     args.common.start_logging(&INFO);
-    exporter_kit::serve(&INFO, &args.common.web, Readiness::ready(), NodeExporter)
+    let paths = Paths {
+        procfs: args.paths.procfs,
+        sysfs: args.paths.sysfs,
+        rootfs: args.paths.rootfs,
+        udev_data: args.paths.udev_data,
+    };
+    let enabled_names: Vec<&'static str> = collectors::ALL
+        .iter()
+        .filter(|registration| enabled(registration, &matches, args.selection.disable_defaults))
+        .map(|registration| registration.name)
+        .collect();
+    let context = Context {
+        paths: &paths,
+        flags: &args.collectors,
+        enabled: &enabled_names,
+    };
+    let mut enabled_collectors = Vec::new();
+    for registration in collectors::ALL {
+        if !enabled_names.contains(&registration.name) {
+            continue;
+        }
+        match (registration.build)(&context) {
+            Ok(collector) => enabled_collectors.push((registration.name, collector)),
+            Err(message) => {
+                cli::fatal(&INFO, format!("collector {}: {message}", registration.name))
+            }
+        }
+        log::info!(collector = registration.name; "Enabled collector");
+    }
+    let known = collectors::ALL.iter().map(|r| r.name).collect();
+    let exporter = node::NodeExporter::new(enabled_collectors, known, args.selection.timeout);
+    exporter_kit::serve(&INFO, &args.common.web, Readiness::ready(), exporter)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::add_collector_flags(super::NodeArgs::command()).debug_assert();
+    }
 }

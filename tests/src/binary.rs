@@ -8,10 +8,23 @@ use std::sync::{Mutex, OnceLock};
 
 /// Builds (if needed) and returns the debug binary `name` of this workspace.
 pub fn path(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    build(name, Profile::Debug)
+}
+
+/// The build profile of a binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+/// Builds (if needed) and returns binary `name` in `profile`.
+pub fn build(name: &str, profile: Profile) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<(String, Profile), PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(path) = built.get(name) {
+    let key = (name.to_owned(), profile);
+    if let Some(path) = built.get(&key) {
         return path.clone();
     }
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,6 +34,7 @@ pub fn path(name: &str) -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args(["build", "--quiet", "--bin", name])
+        .args((profile == Profile::Release).then_some("--release"))
         .current_dir(&workspace);
     // Cargo describes the test crate to the test process; passed on, those
     // variables would make dependencies' build scripts (ring's reads
@@ -48,8 +62,12 @@ pub fn path(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
-    let path = target.join("debug").join(name);
+    let directory = match profile {
+        Profile::Debug => "debug",
+        Profile::Release => "release",
+    };
+    let path = target.join(directory).join(name);
     assert!(path.exists(), "{} was not built", path.display());
-    built.insert(name.to_owned(), path.clone());
+    built.insert(key, path.clone());
     path
 }

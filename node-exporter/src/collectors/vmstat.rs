@@ -1,0 +1,68 @@
+//! `node_vmstat_*` (untyped) for the /proc/vmstat fields matching
+//! `--collector.vmstat.fields`.
+
+use std::path::PathBuf;
+
+use exporter_kit::exposition::{MetricSet, MetricType};
+use regex::Regex;
+
+use crate::collector::{CollectError, Collector, Registration, read};
+
+pub const REGISTRATION: Registration = Registration {
+    name: "vmstat",
+    enabled_by_default: true,
+    build: |context| {
+        let fields = Regex::new(&context.flags.vmstat.fields)
+            .map_err(|e| format!("--collector.vmstat.fields: {e}"))?;
+        Ok(Box::new(VmStat {
+            path: context.paths.proc("vmstat"),
+            fields,
+        }))
+    },
+};
+
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of fields to return for vmstat collector.
+    #[arg(
+        long = "collector.vmstat.fields",
+        value_name = "REGEX",
+        default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*"
+    )]
+    pub fields: String,
+}
+
+struct VmStat {
+    path: PathBuf,
+    fields: Regex,
+}
+
+impl Collector for VmStat {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let text = read(&self.path)?;
+        for line in text.lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                return Err(CollectError::parse(
+                    &self.path,
+                    format!("invalid line {line:?}"),
+                ));
+            };
+            // Every value must parse, matched or not, as node_exporter checks.
+            let value: f64 = value.parse().map_err(|_| {
+                CollectError::parse(&self.path, format!("invalid value in {line:?}"))
+            })?;
+            if self.fields.is_match(name) {
+                let help = format!("/proc/vmstat information field {name}.");
+                out.single(
+                    format!("node_vmstat_{name}"),
+                    help,
+                    MetricType::Untyped,
+                    value,
+                );
+            }
+        }
+        Ok(())
+    }
+}

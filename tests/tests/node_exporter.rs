@@ -1,0 +1,215 @@
+//! node-exporter end to end: the whole output for a checked-in /proc and /sys
+//! fixture tree against a golden file, collector selection, and a collector
+//! that hangs on a read.
+
+use std::path::{Path, PathBuf};
+
+use e2e::http;
+use e2e::process::Running;
+use e2e::wait::PATIENCE;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/node")
+}
+
+/// Collectors that read syscalls or the live clock rather than files, so
+/// their output cannot come from a fixture.
+const LIVE_ONLY: [&str; 1] = ["uname"];
+
+fn start_on(root: &Path, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "--web.listen-address=127.0.0.1:0".to_owned(),
+        "--web.disable-exporter-metrics".to_owned(),
+        format!("--path.procfs={}", root.join("proc").display()),
+        format!("--path.sysfs={}", root.join("sys").display()),
+        format!("--path.rootfs={}", root.join("rootfs").display()),
+        format!("--path.udev.data={}", root.join("udev/data").display()),
+    ];
+    args.extend(
+        LIVE_ONLY
+            .iter()
+            .map(|name| format!("--no-collector.{name}")),
+    );
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Running::start(&e2e::binary::path("node-exporter"), &args, &[], 1)
+}
+
+/// The output with the one family whose values vary run to run (durations)
+/// reduced to its label sets.
+fn normalize(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.starts_with("node_scrape_collector_duration_seconds{") {
+                let end = line.rfind(' ').unwrap_or(line.len());
+                format!("{} <duration>", &line[..end])
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[tokio::test]
+async fn fixture_tree_output_matches_the_golden_file() {
+    let exporter = start_on(&fixtures(), &[]);
+    let response = http::get(exporter.addr(), "/metrics").await.unwrap();
+    assert_eq!(response.status, 200);
+    let actual = normalize(&response.text());
+    let golden_path = fixtures().join("golden.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden_path, &actual).unwrap();
+    }
+    let golden = std::fs::read_to_string(&golden_path)
+        .expect("golden.txt exists (UPDATE_GOLDEN=1 writes it)");
+    if actual != golden {
+        let first_difference = actual
+            .lines()
+            .zip(golden.lines())
+            .position(|(a, g)| a != g)
+            .unwrap_or(actual.lines().count().min(golden.lines().count()));
+        panic!(
+            "output differs from golden.txt from line {}:\n  got:      {:?}\n  expected: {:?}\n\
+             (rerun with UPDATE_GOLDEN=1 to accept, then review the diff)",
+            first_difference + 1,
+            actual.lines().nth(first_difference),
+            golden.lines().nth(first_difference),
+        );
+    }
+    let verdict = e2e::tools::promtool_check_metrics(&response.text())
+        .unwrap_or_else(|complaint| panic!("promtool refuses the fixture output: {complaint}"));
+    let unexpected: Vec<_> = verdict
+        .lint
+        .iter()
+        .filter(|f| !e2e::tools::inherited_lint(f))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "lint findings beyond node_exporter's own: {unexpected:?}"
+    );
+}
+
+#[tokio::test]
+async fn collect_and_exclude_parameters_select_collectors() {
+    let exporter = start_on(&fixtures(), &["--no-collector.entropy"]);
+    let addr = exporter.addr();
+
+    let only = http::get(addr, "/metrics?collect[]=loadavg&collect[]=filefd")
+        .await
+        .unwrap();
+    assert_eq!(only.status, 200);
+    let text = only.text();
+    assert!(
+        text.contains("node_load1 ") && text.contains("node_filefd_maximum "),
+        "{text}"
+    );
+    assert!(!text.contains("node_memory_"), "{text}");
+    assert!(text.contains("node_scrape_collector_success{collector=\"loadavg\"} 1"));
+    assert!(!text.contains("collector=\"meminfo\""), "{text}");
+
+    let without = http::get(addr, "/metrics?exclude[]=meminfo")
+        .await
+        .unwrap()
+        .text();
+    assert!(
+        without.contains("node_load1 ") && !without.contains("node_memory_"),
+        "{without}"
+    );
+
+    for (query, message) in [
+        (
+            "collect[]=loadavg&exclude[]=meminfo",
+            "Combining collect and exclude queries is not allowed",
+        ),
+        ("collect[]=nonesuch", "missing collector: nonesuch"),
+        ("collect[]=entropy", "disabled collector: entropy"),
+        ("exclude[]=nonesuch", "missing collector: nonesuch"),
+    ] {
+        let response = http::get(addr, &format!("/metrics?{query}")).await.unwrap();
+        assert_eq!(response.status, 400, "{query}");
+        assert!(
+            response.text().contains(message),
+            "{query}: {}",
+            response.text()
+        );
+    }
+}
+
+/// Threads of `pid` blocked opening a FIFO (the kernel's wait for a writer).
+fn threads_stuck_on_fifo(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("wchan"))
+                .is_ok_and(|w| w == "wait_for_partner")
+        })
+        .count()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_collector_stuck_on_a_read_fails_alone_and_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("node");
+    copy_tree(&fixtures(), &root);
+    // A FIFO with no writer: opening it for reading blocks forever.
+    let loadavg = root.join("proc/loadavg");
+    std::fs::remove_file(&loadavg).unwrap();
+    nix::unistd::mkfifo(
+        &loadavg,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+
+    let mut exporter = start_on(&root, &[]);
+    let addr = exporter.addr();
+    let scrape = || async {
+        let timeout = [("x-prometheus-scrape-timeout-seconds", "1.5")];
+        http::send(addr, None, "GET", "/metrics", &timeout)
+            .await
+            .unwrap()
+    };
+    let first = scrape().await;
+    assert_eq!(first.status, 200);
+    let text = first.text();
+    assert!(
+        text.contains("node_scrape_collector_success{collector=\"loadavg\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node_scrape_collector_success{collector=\"meminfo\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("node_memory_MemTotal_bytes "), "{text}");
+    assert!(!text.contains("node_load1 "), "{text}");
+
+    // Later scrapes do not pile up stuck threads: each would add one more
+    // thread waiting on the FIFO if it started a new read.
+    assert_eq!(threads_stuck_on_fifo(exporter.pid()), 1);
+    for _ in 0..20 {
+        let text = scrape().await.text();
+        assert!(text.contains("node_scrape_collector_success{collector=\"loadavg\"} 0"));
+        assert!(text.contains("node_scrape_collector_success{collector=\"meminfo\"} 1"));
+    }
+    assert_eq!(threads_stuck_on_fifo(exporter.pid()), 1);
+
+    // The stuck thread does not keep the process from exiting cleanly.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(exporter.pid()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(exporter.wait_exit(PATIENCE).code(), Some(0));
+}
