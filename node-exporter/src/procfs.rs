@@ -74,6 +74,25 @@ pub fn parse_stat(text: &str) -> Result<Stat, String> {
     Ok(stat)
 }
 
+/// Go's `ParseInt(v, 0, 64)`: decimal, or `0x` hex, or `0` octal.
+pub fn parse_int_any_base(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if negative { -value } else { value })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +112,16 @@ mod tests {
         assert_eq!(stat.interrupts, 5);
         assert_eq!(stat.boot_time, 1_700_000_000);
         assert_eq!(stat.softirqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn integers_in_any_base() {
+        assert_eq!(parse_int_any_base("0x10"), Some(16));
+        assert_eq!(parse_int_any_base("010"), Some(8));
+        assert_eq!(parse_int_any_base("0"), Some(0));
+        assert_eq!(parse_int_any_base("-3"), Some(-3));
+        assert_eq!(parse_int_any_base("x"), None);
+        assert_eq!(parse_int_any_base(""), None);
     }
 
     #[test]

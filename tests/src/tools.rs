@@ -54,9 +54,11 @@ pub fn promtool_check_metrics(exposition: &str) -> Result<PromtoolVerdict, Strin
 }
 
 /// promtool's style advice that node_exporter's own names draw: keeping the
-/// names is the point of a drop-in, so these findings are expected.
+/// names is the point of a drop-in, so these findings are expected. Families
+/// named after kernel fields keep the kernel's CamelCase.
 pub fn inherited_lint(finding: &str) -> bool {
-    let camel_case_kernel_names = finding.starts_with("node_memory_")
+    const KERNEL_FIELD_FAMILIES: [&str; 3] = ["node_memory_", "node_netstat_", "node_sockstat_"];
+    let camel_case_kernel_names = KERNEL_FIELD_FAMILIES.iter().any(|p| finding.starts_with(p))
         && finding.ends_with("metric names should be written in 'snake_case' not 'camelCase'");
     let bits_unit = finding.starts_with("node_entropy_")
         && finding.ends_with("use base unit \"bytes\" instead of \"bits\"");

@@ -67,19 +67,27 @@ pub const REGISTRATION: Registration = Registration {
 #[group(skip)]
 pub struct Flags {
     /// Disable metric node_cpu_guest_seconds_total (enabled by default).
-    #[arg(long = "no-collector.cpu.guest", action = ArgAction::SetTrue, overrides_with = "guest")]
+    #[arg(id = "no-collector.cpu.guest", long = "no-collector.cpu.guest", action = ArgAction::SetTrue, overrides_with = "collector.cpu.guest")]
     pub no_guest: bool,
     /// Enables metric node_cpu_guest_seconds_total.
-    #[arg(long = "collector.cpu.guest", action = ArgAction::SetTrue, overrides_with = "no_guest", hide = true)]
+    #[arg(id = "collector.cpu.guest", long = "collector.cpu.guest", action = ArgAction::SetTrue, overrides_with = "no-collector.cpu.guest", hide = true)]
     pub guest: bool,
     /// Enables metric cpu_info.
-    #[arg(long = "collector.cpu.info")]
+    #[arg(id = "collector.cpu.info", long = "collector.cpu.info")]
     pub info: bool,
     /// Filter the `flags` field in cpuInfo with a value that must be a regular expression.
-    #[arg(long = "collector.cpu.info.flags-include", value_name = "REGEX")]
+    #[arg(
+        id = "collector.cpu.info.flags-include",
+        long = "collector.cpu.info.flags-include",
+        value_name = "REGEX"
+    )]
     pub flags_include: Option<String>,
     /// Filter the `bugs` field in cpuInfo with a value that must be a regular expression.
-    #[arg(long = "collector.cpu.info.bugs-include", value_name = "REGEX")]
+    #[arg(
+        id = "collector.cpu.info.bugs-include",
+        long = "collector.cpu.info.bugs-include",
+        value_name = "REGEX"
+    )]
     pub bugs_include: Option<String>,
 }
 

@@ -33,6 +33,7 @@ pub const REGISTRATION: Registration = Registration {
 pub struct Flags {
     /// Regexp of diskstats devices to exclude (mutually exclusive to device-include).
     #[arg(
+        id = "collector.diskstats.device-exclude",
         long = "collector.diskstats.device-exclude",
         value_name = "REGEX",
         default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
@@ -40,6 +41,7 @@ pub struct Flags {
     pub device_exclude: String,
     /// Regexp of diskstats devices to include (mutually exclusive to device-exclude).
     #[arg(
+        id = "collector.diskstats.device-include",
         long = "collector.diskstats.device-include",
         value_name = "REGEX",
         default_value = ""

@@ -23,7 +23,7 @@ pub const REGISTRATION: Registration = Registration {
 #[group(skip)]
 pub struct Flags {
     /// Export softirq calls per vector.
-    #[arg(long = "collector.stat.softirq")]
+    #[arg(id = "collector.stat.softirq", long = "collector.stat.softirq")]
     pub softirq: bool,
 }
 

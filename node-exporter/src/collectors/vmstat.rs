@@ -26,6 +26,7 @@ pub const REGISTRATION: Registration = Registration {
 pub struct Flags {
     /// Regexp of fields to return for vmstat collector.
     #[arg(
+        id = "collector.vmstat.fields",
         long = "collector.vmstat.fields",
         value_name = "REGEX",
         default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*"

@@ -1,0 +1,223 @@
+//! Network interface properties from /sys/class/net/<device>/.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use exporter_kit::exposition::{MetricSet, MetricType};
+use regex::Regex;
+
+use crate::collector::{CollectError, Collector, Registration};
+use crate::procfs::parse_int_any_base;
+
+pub const REGISTRATION: Registration = Registration {
+    name: "netclass",
+    enabled_by_default: true,
+    build: |context| {
+        let flags = &context.flags.netclass;
+        let ignored = Regex::new(&flags.ignored_devices)
+            .map_err(|e| format!("--collector.netclass.ignored-devices: {e}"))?;
+        Ok(Box::new(NetClass {
+            root: context.paths.sys("class/net"),
+            ignored,
+            ignore_invalid_speed: flags.ignore_invalid_speed,
+        }))
+    },
+};
+
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of net devices to ignore for netclass collector.
+    #[arg(
+        id = "collector.netclass.ignored-devices",
+        long = "collector.netclass.ignored-devices",
+        value_name = "REGEX",
+        default_value = "^$"
+    )]
+    pub ignored_devices: String,
+    /// Ignore devices where the speed is invalid. This will be the default behavior in 2.x.
+    #[arg(
+        id = "collector.netclass.ignore-invalid-speed",
+        long = "collector.netclass.ignore-invalid-speed"
+    )]
+    pub ignore_invalid_speed: bool,
+}
+
+struct NetClass {
+    root: PathBuf,
+    ignored: Regex,
+    ignore_invalid_speed: bool,
+}
+
+/// (metric, type, sysfs file), in node_exporter's order.
+const PROPERTIES: [(&str, MetricType, &str); 16] = [
+    ("address_assign_type", MetricType::Gauge, "addr_assign_type"),
+    ("carrier", MetricType::Gauge, "carrier"),
+    (
+        "carrier_changes_total",
+        MetricType::Counter,
+        "carrier_changes",
+    ),
+    (
+        "carrier_up_changes_total",
+        MetricType::Counter,
+        "carrier_up_count",
+    ),
+    (
+        "carrier_down_changes_total",
+        MetricType::Counter,
+        "carrier_down_count",
+    ),
+    ("device_id", MetricType::Gauge, "dev_id"),
+    ("dormant", MetricType::Gauge, "dormant"),
+    ("flags", MetricType::Gauge, "flags"),
+    ("iface_id", MetricType::Gauge, "ifindex"),
+    ("iface_link", MetricType::Gauge, "iflink"),
+    ("iface_link_mode", MetricType::Gauge, "link_mode"),
+    ("mtu_bytes", MetricType::Gauge, "mtu"),
+    ("name_assign_type", MetricType::Gauge, "name_assign_type"),
+    ("net_dev_group", MetricType::Gauge, "netdev_group"),
+    ("transmit_queue_length", MetricType::Gauge, "tx_queue_len"),
+    ("protocol_type", MetricType::Gauge, "type"),
+];
+
+/// The regular files of one device directory, trimmed; attributes the
+/// kernel refuses to read on this device (EINVAL on a down link, ENOTSUP,
+/// EACCES...) are absent, as with node_exporter.
+fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std::io::Error> {
+    let mut attributes = HashMap::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        use std::io::Read as _;
+        // sysfs attributes are read in one read(2) of at most 128 bytes.
+        let mut buffer = [0u8; 128];
+        let read = std::fs::File::open(entry.path()).and_then(|mut file| file.read(&mut buffer));
+        match read {
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buffer[..n]).trim().to_owned();
+                attributes.insert(entry.file_name().to_string_lossy().into_owned(), text);
+            }
+            Err(e) if is_ignorable(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(attributes)
+}
+
+fn is_ignorable(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    const EINVAL: i32 = 22;
+    const EOPNOTSUPP: i32 = 95;
+    matches!(
+        error.kind(),
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidInput
+    ) || matches!(error.raw_os_error(), Some(EINVAL | EOPNOTSUPP))
+}
+
+impl Collector for NetClass {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                return Err(CollectError::NoData(format!(
+                    "{}: {e}",
+                    self.root.display()
+                )));
+            }
+            Err(e) => return Err(CollectError::io(&self.root, e)),
+        };
+        let mut devices: Vec<(String, HashMap<String, String>)> = Vec::new();
+        let mut names: Vec<(String, PathBuf)> = entries
+            .flatten()
+            // bonding_masters and other plain files are not devices.
+            .filter(|e| !e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(name, _)| !self.ignored.is_match(name))
+            .collect();
+        names.sort();
+        for (name, path) in names {
+            match read_attributes(&path) {
+                Ok(attributes) => devices.push((name, attributes)),
+                // A device that vanished mid-scrape is simply gone.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(CollectError::io(&path, e)),
+            }
+        }
+
+        let up = out.family(
+            "node_network_up",
+            "Value is 1 if operstate is 'up', 0 otherwise.",
+            MetricType::Gauge,
+        );
+        for (name, attributes) in &devices {
+            let value = if attributes.get("operstate").is_some_and(|s| s == "up") {
+                1.0
+            } else {
+                0.0
+            };
+            up.sample(&[("device", name)], value);
+        }
+        let info = out.family(
+            "node_network_info",
+            "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+            MetricType::Gauge,
+        );
+        for (name, attributes) in &devices {
+            let get = |key: &str| attributes.get(key).map_or("", String::as_str);
+            let adminstate = match attributes.get("flags").and_then(|f| parse_int_any_base(f)) {
+                None if !attributes.contains_key("flags") => "unknown",
+                Some(flags) if flags & 1 == 1 => "up",
+                _ => "down",
+            };
+            info.sample(
+                &[
+                    ("device", name),
+                    ("address", get("address")),
+                    ("broadcast", get("broadcast")),
+                    ("duplex", get("duplex")),
+                    ("operstate", get("operstate")),
+                    ("adminstate", adminstate),
+                    ("ifalias", get("ifalias")),
+                ],
+                1.0,
+            );
+        }
+        for (metric, kind, file) in PROPERTIES {
+            let family = out.family(
+                format!("node_network_{metric}"),
+                format!("Network device property: {metric}"),
+                kind,
+            );
+            for (name, attributes) in &devices {
+                if let Some(value) = attributes.get(file) {
+                    family.sample(
+                        &[("device", name)],
+                        parse_int_any_base(value).unwrap_or(0) as f64,
+                    );
+                }
+            }
+        }
+        let family = out.family(
+            "node_network_speed_bytes",
+            "Network device property: speed_bytes",
+            MetricType::Gauge,
+        );
+        for (name, attributes) in &devices {
+            let Some(speed) = attributes.get("speed") else {
+                continue;
+            };
+            let speed = parse_int_any_base(speed).unwrap_or(0);
+            if speed >= 0 || !self.ignore_invalid_speed {
+                family.sample(&[("device", name)], (speed * 1000 * 1000 / 8) as f64);
+            }
+        }
+        Ok(())
+    }
+}
