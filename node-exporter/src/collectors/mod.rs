@@ -12,6 +12,7 @@ mod cpufreq;
 mod diskstats;
 mod entropy;
 mod filefd;
+mod filesystem;
 mod kernel_hung;
 mod loadavg;
 mod meminfo;
@@ -40,6 +41,7 @@ pub const ALL: &[Registration] = &[
     diskstats::REGISTRATION,
     entropy::REGISTRATION,
     filefd::REGISTRATION,
+    filesystem::REGISTRATION,
     kernel_hung::REGISTRATION,
     loadavg::REGISTRATION,
     meminfo::REGISTRATION,
@@ -69,6 +71,8 @@ pub struct CollectorFlags {
     pub cpu: cpu::Flags,
     #[command(flatten)]
     pub diskstats: diskstats::Flags,
+    #[command(flatten)]
+    pub filesystem: filesystem::Flags,
     #[command(flatten)]
     pub netclass: netclass::Flags,
     #[command(flatten)]

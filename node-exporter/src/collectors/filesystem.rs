@@ -1,0 +1,692 @@
+//! Filesystem sizes and states for the mounts in /proc/1/mountinfo.
+//!
+//! statfs(2) on a dead NFS server or a stuck FUSE daemon never returns. Each
+//! mount is stat'ed on a worker thread and waited for at most
+//! `--collector.filesystem.mount-timeout`; a mount over time is reported
+//! with `device_error="mountpoint timeout"` and is not stat'ed again until
+//! the stuck call returns, so at most one thread ever waits on it.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use exporter_kit::exposition::{MetricSet, MetricType};
+use regex::Regex;
+
+use crate::collector::{CollectError, Collector, Registration};
+
+pub const REGISTRATION: Registration = Registration {
+    name: "filesystem",
+    enabled_by_default: true,
+    build: |context| {
+        let flags = &context.flags.filesystem;
+        let (mount_points, fs_types) = filters(flags)?;
+        Ok(Box::new(Filesystem {
+            mountinfo: context.paths.proc("1/mountinfo"),
+            self_mountinfo: context.paths.proc("self/mountinfo"),
+            rootfs: context.paths.rootfs.clone(),
+            mount_points,
+            fs_types,
+            stats: StatPool::new(flags.stat_workers.max(1), flags.mount_timeout, statfs),
+        }))
+    },
+};
+
+const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+const DEFAULT_FS_TYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$";
+
+#[derive(Debug, Clone, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Regexp of mount points to exclude for filesystem collector. (mutually exclusive to mount-points-include)
+    #[arg(
+        id = "collector.filesystem.mount-points-exclude",
+        long = "collector.filesystem.mount-points-exclude",
+        value_name = "REGEX"
+    )]
+    pub mount_points_exclude: Option<String>,
+    /// Regexp of mount points to include for filesystem collector. (mutually exclusive to mount-points-exclude)
+    #[arg(
+        id = "collector.filesystem.mount-points-include",
+        long = "collector.filesystem.mount-points-include",
+        value_name = "REGEX"
+    )]
+    pub mount_points_include: Option<String>,
+    /// Regexp of filesystem types to exclude for filesystem collector. (mutually exclusive to fs-types-include)
+    #[arg(
+        id = "collector.filesystem.fs-types-exclude",
+        long = "collector.filesystem.fs-types-exclude",
+        value_name = "REGEX"
+    )]
+    pub fs_types_exclude: Option<String>,
+    /// Regexp of filesystem types to include for filesystem collector. (mutually exclusive to fs-types-exclude)
+    #[arg(
+        id = "collector.filesystem.fs-types-include",
+        long = "collector.filesystem.fs-types-include",
+        value_name = "REGEX"
+    )]
+    pub fs_types_include: Option<String>,
+    /// How long to wait for a mount to respond before marking it as stale.
+    #[arg(
+        id = "collector.filesystem.mount-timeout",
+        long = "collector.filesystem.mount-timeout",
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = humantime::parse_duration
+    )]
+    pub mount_timeout: Duration,
+    /// How many stat calls to process simultaneously.
+    #[arg(
+        id = "collector.filesystem.stat-workers",
+        long = "collector.filesystem.stat-workers",
+        value_name = "N",
+        default_value_t = 4
+    )]
+    pub stat_workers: usize,
+}
+
+/// An include or exclude filter, the exclude default applying only when no
+/// include is given.
+struct Filter {
+    regex: Regex,
+    include: bool,
+}
+
+impl Filter {
+    fn new(
+        exclude: &Option<String>,
+        include: &Option<String>,
+        default_exclude: &str,
+        what: &str,
+    ) -> Result<Filter, String> {
+        let (pattern, include) = match (exclude.as_deref(), include.as_deref()) {
+            (Some(e), Some(i)) if !e.is_empty() && !i.is_empty() => {
+                return Err(format!(
+                    "--collector.filesystem.{what}-exclude and --collector.filesystem.{what}-include are mutually exclusive"
+                ));
+            }
+            (_, Some(i)) if !i.is_empty() => (i, true),
+            (Some(e), _) => (e, false),
+            (None, _) => (default_exclude, false),
+        };
+        let regex =
+            Regex::new(pattern).map_err(|e| format!("--collector.filesystem.{what}: {e}"))?;
+        Ok(Filter { regex, include })
+    }
+
+    fn ignored(&self, value: &str) -> bool {
+        if self.regex.as_str().is_empty() {
+            return false;
+        }
+        self.regex.is_match(value) != self.include
+    }
+}
+
+fn filters(flags: &Flags) -> Result<(Filter, Filter), String> {
+    Ok((
+        Filter::new(
+            &flags.mount_points_exclude,
+            &flags.mount_points_include,
+            DEFAULT_MOUNT_POINTS_EXCLUDE,
+            "mount-points",
+        )?,
+        Filter::new(
+            &flags.fs_types_exclude,
+            &flags.fs_types_include,
+            DEFAULT_FS_TYPES_EXCLUDE,
+            "fs-types",
+        )?,
+    ))
+}
+
+struct Filesystem {
+    mountinfo: PathBuf,
+    self_mountinfo: PathBuf,
+    rootfs: PathBuf,
+    mount_points: Filter,
+    fs_types: Filter,
+    stats: StatPool,
+}
+
+/// One line of mountinfo, as node_exporter labels it.
+#[derive(Debug, Clone, PartialEq)]
+struct Mount {
+    device: String,
+    mount_point: String,
+    fs_type: String,
+    major: String,
+    minor: String,
+    read_only: bool,
+}
+
+fn parse_mountinfo(text: &str) -> Result<Vec<Mount>, String> {
+    let mut mounts = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let parts: Vec<&str> = line.split(' ').collect();
+        if parts.len() < 10 {
+            return Err(format!("Too few fields in mount string: {line}"));
+        }
+        let n = parts.len();
+        if parts[n - 4] != "-" {
+            return Err(format!(
+                "couldn't find separator in expected field: {}",
+                parts[n - 4]
+            ));
+        }
+        parts[0]
+            .parse::<i64>()
+            .map_err(|_| format!("invalid mount id in {line:?}"))?;
+        parts[1]
+            .parse::<i64>()
+            .map_err(|_| format!("invalid parent id in {line:?}"))?;
+        let (major, minor) = parts[2]
+            .split_once(':')
+            .filter(|(a, b)| a.parse::<i64>().is_ok() && b.parse::<i64>().is_ok())
+            .ok_or_else(|| format!("malformed mount point MajorMinorVer: {:?}", parts[2]))?;
+        let has_ro = |options: &str| {
+            options
+                .split(',')
+                .any(|o| o.split('=').next() == Some("ro"))
+        };
+        mounts.push(Mount {
+            device: parts[n - 2].to_owned(),
+            mount_point: parts[4].replace("\\040", " ").replace("\\011", "\t"),
+            fs_type: parts[n - 3].to_owned(),
+            major: major
+                .parse::<i64>()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            minor: minor
+                .parse::<i64>()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            read_only: has_ro(parts[5]) || has_ro(parts[n - 1]),
+        });
+    }
+    Ok(mounts)
+}
+
+/// statfs(2) figures node_exporter reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    size: f64,
+    free: f64,
+    avail: f64,
+    files: f64,
+    files_free: f64,
+}
+
+fn statfs(path: &Path) -> Result<Usage, String> {
+    let stat = nix::sys::statfs::statfs(path).map_err(go_errno_text)?;
+    let block_size = stat.block_size() as f64;
+    Ok(Usage {
+        size: stat.blocks() as f64 * block_size,
+        free: stat.blocks_free() as f64 * block_size,
+        avail: stat.blocks_available() as f64 * block_size,
+        files: stat.files() as f64,
+        files_free: stat.files_free() as f64,
+    })
+}
+
+/// The error text Go's syscall package gives, which node_exporter puts in
+/// the `device_error` label.
+fn go_errno_text(errno: nix::errno::Errno) -> String {
+    use nix::errno::Errno;
+    match errno {
+        Errno::EACCES => "permission denied".into(),
+        Errno::ENOENT => "no such file or directory".into(),
+        Errno::EIO => "input/output error".into(),
+        Errno::ENOTCONN => "transport endpoint is not connected".into(),
+        Errno::ESTALE => "stale NFS file handle".into(),
+        Errno::ELOOP => "too many levels of symbolic links".into(),
+        Errno::EPERM => "operation not permitted".into(),
+        Errno::ENODEV => "no such device".into(),
+        Errno::EOVERFLOW => "value too large for defined data type".into(),
+        Errno::ENOTDIR => "not a directory".into(),
+        Errno::ETIMEDOUT => "connection timed out".into(),
+        Errno::EHOSTDOWN => "host is down".into(),
+        Errno::EHOSTUNREACH => "no route to host".into(),
+        Errno::ENOSYS => "function not implemented".into(),
+        other => format!("errno {}", other as i32),
+    }
+}
+
+type StatFn = fn(&Path) -> Result<Usage, String>;
+
+/// What came of stat'ing one mount.
+#[derive(Debug, Clone, PartialEq)]
+enum StatOutcome {
+    Done(Result<Usage, String>),
+    /// Over time now or in an earlier scrape and not back yet.
+    TimedOut,
+}
+
+/// Runs statfs calls on worker threads with a per-mount timeout and keeps
+/// the set of mounts whose call is still stuck.
+struct StatPool {
+    workers: usize,
+    timeout: Duration,
+    stat: StatFn,
+    stuck: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl StatPool {
+    fn new(workers: usize, timeout: Duration, stat: StatFn) -> StatPool {
+        StatPool {
+            workers,
+            timeout,
+            stat,
+            stuck: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    fn stuck(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        self.stuck.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stats every path, in parallel, each within the timeout.
+    fn stat_all(&self, paths: &[PathBuf]) -> Vec<StatOutcome> {
+        let mut outcomes: Vec<Option<StatOutcome>> = vec![None; paths.len()];
+        let mut queue: VecDeque<(usize, PathBuf)> = VecDeque::new();
+        {
+            let stuck = self.stuck();
+            for (index, path) in paths.iter().enumerate() {
+                if stuck.contains(path) {
+                    outcomes[index] = Some(StatOutcome::TimedOut);
+                } else {
+                    queue.push_back((index, path.clone()));
+                }
+            }
+        }
+        if queue.is_empty() {
+            return outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or(StatOutcome::TimedOut))
+                .collect();
+        }
+        let queue = Arc::new(Mutex::new(queue));
+        let (results, received) = mpsc::channel::<Message>();
+        let started = Arc::new(Mutex::new(Vec::<(usize, PathBuf, Instant)>::new()));
+        let spawn_worker = || {
+            let (queue, results, started, stuck, stat) = (
+                queue.clone(),
+                results.clone(),
+                started.clone(),
+                self.stuck.clone(),
+                self.stat,
+            );
+            std::thread::Builder::new()
+                .name("statfs".into())
+                .spawn(move || work(queue, results, started, stuck, stat))
+                .is_ok()
+        };
+        let total_jobs = paths.len() - outcomes.iter().filter(|o| o.is_some()).count();
+        for _ in 0..self.workers.min(total_jobs) {
+            spawn_worker();
+        }
+        let mut pending = total_jobs;
+        while pending > 0 {
+            // Wait until the oldest running call would be over time.
+            let oldest = started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(_, _, at)| *at)
+                .min();
+            let wait = oldest.map_or(self.timeout, |at| {
+                (at + self.timeout).saturating_duration_since(Instant::now())
+            });
+            match received.recv_timeout(wait) {
+                Ok(Message { index, usage }) => {
+                    if outcomes[index].is_none() {
+                        outcomes[index] = Some(StatOutcome::Done(usage));
+                        pending -= 1;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    let mut running = started.lock().unwrap_or_else(|p| p.into_inner());
+                    let (late, on_time): (Vec<_>, Vec<_>) = running
+                        .drain(..)
+                        .partition(|(_, _, at)| now.duration_since(*at) >= self.timeout);
+                    *running = on_time;
+                    drop(running);
+                    for (index, path, _) in late {
+                        log::error!(mountpoint:% = path.display(); "Mount point timed out, it is being labeled as stale and will not be monitored again until it is responsive");
+                        self.stuck().insert(path);
+                        if outcomes[index].is_none() {
+                            outcomes[index] = Some(StatOutcome::TimedOut);
+                            pending -= 1;
+                        }
+                        // The stuck worker is lost to this scrape: replace it.
+                        if pending > 0 {
+                            spawn_worker();
+                        }
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(StatOutcome::TimedOut))
+            .collect()
+    }
+}
+
+struct Message {
+    index: usize,
+    usage: Result<Usage, String>,
+}
+
+fn work(
+    queue: Arc<Mutex<VecDeque<(usize, PathBuf)>>>,
+    results: mpsc::Sender<Message>,
+    started: Arc<Mutex<Vec<(usize, PathBuf, Instant)>>>,
+    stuck: Arc<Mutex<HashSet<PathBuf>>>,
+    stat: StatFn,
+) {
+    loop {
+        let Some((index, path)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+        else {
+            return;
+        };
+        started.lock().unwrap_or_else(|p| p.into_inner()).push((
+            index,
+            path.clone(),
+            Instant::now(),
+        ));
+        let usage = stat(&path);
+        started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(i, _, _)| *i != index);
+        if stuck
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&path)
+        {
+            log::info!(mountpoint:% = path.display(); "Mount point has recovered, monitoring will resume");
+        }
+        // The scrape may have moved on; then nobody listens and that is fine.
+        if results.send(Message { index, usage }).is_err() {
+            return;
+        }
+    }
+}
+
+impl Filesystem {
+    fn read_mounts(&self) -> Result<Vec<Mount>, CollectError> {
+        let (path, text) = match std::fs::read_to_string(&self.mountinfo) {
+            Ok(text) => (&self.mountinfo, text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let text = std::fs::read_to_string(&self.self_mountinfo)
+                    .map_err(|e| CollectError::io(&self.self_mountinfo, e))?;
+                (&self.self_mountinfo, text)
+            }
+            Err(e) => return Err(CollectError::io(&self.mountinfo, e)),
+        };
+        parse_mountinfo(&text).map_err(|e| CollectError::parse(path, e))
+    }
+
+    /// The mount point as the host sees it: without the `--path.rootfs` prefix.
+    fn strip_rootfs(&self, mount_point: &str) -> String {
+        let rootfs = self.rootfs.to_string_lossy();
+        if rootfs == "/" {
+            return mount_point.to_owned();
+        }
+        match mount_point.strip_prefix(rootfs.as_ref()) {
+            Some("") => "/".to_owned(),
+            Some(stripped) => stripped.to_owned(),
+            None => mount_point.to_owned(),
+        }
+    }
+}
+
+const FAMILIES: [(&str, &str); 5] = [
+    ("node_filesystem_size_bytes", "Filesystem size in bytes."),
+    (
+        "node_filesystem_free_bytes",
+        "Filesystem free space in bytes.",
+    ),
+    (
+        "node_filesystem_avail_bytes",
+        "Filesystem space available to non-root users in bytes.",
+    ),
+    ("node_filesystem_files", "Filesystem total file nodes."),
+    (
+        "node_filesystem_files_free",
+        "Filesystem total free file nodes.",
+    ),
+];
+
+impl Collector for Filesystem {
+    fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let mut mounts = Vec::new();
+        let mut seen = HashSet::new();
+        for mut mount in self.read_mounts()? {
+            mount.mount_point = self.strip_rootfs(&mount.mount_point);
+            if self.mount_points.ignored(&mount.mount_point)
+                || self.fs_types.ignored(&mount.fs_type)
+            {
+                continue;
+            }
+            let key = (
+                mount.device.clone(),
+                mount.mount_point.clone(),
+                mount.fs_type.clone(),
+                mount.major.clone(),
+                mount.minor.clone(),
+            );
+            if seen.insert(key) {
+                mounts.push(mount);
+            }
+        }
+        let paths: Vec<PathBuf> = mounts
+            .iter()
+            .map(|m| self.rootfs.join(m.mount_point.trim_start_matches('/')))
+            .collect();
+        let outcomes = self.stats.stat_all(&paths);
+
+        let rows: Vec<Row> = mounts
+            .iter()
+            .zip(outcomes)
+            .map(|(mount, outcome)| {
+                let (device_error, usage) = match outcome {
+                    StatOutcome::Done(Ok(usage)) => (String::new(), Some(usage)),
+                    StatOutcome::Done(Err(text)) => (text, None),
+                    StatOutcome::TimedOut => ("mountpoint timeout".to_owned(), None),
+                };
+                Row {
+                    mount,
+                    device_error,
+                    usage,
+                }
+            })
+            .collect();
+
+        let gauge = MetricType::Gauge;
+        let family = out.family(
+            "node_filesystem_device_error",
+            "Whether an error occurred while getting statistics for the given device.",
+            gauge,
+        );
+        for row in &rows {
+            family.sample(&row.labels(), if row.usage.is_none() { 1.0 } else { 0.0 });
+        }
+        let family = out.family(
+            "node_filesystem_readonly",
+            "Filesystem read-only status.",
+            gauge,
+        );
+        for row in &rows {
+            family.sample(&row.labels(), if row.mount.read_only { 1.0 } else { 0.0 });
+        }
+        for (index, (name, help)) in FAMILIES.iter().enumerate() {
+            let family = out.family(*name, *help, gauge);
+            for row in &rows {
+                if let Some(u) = row.usage {
+                    family.sample(
+                        &row.labels(),
+                        [u.size, u.free, u.avail, u.files, u.files_free][index],
+                    );
+                }
+            }
+        }
+        // Purgeable space is a macOS notion; node_exporter reports 0 on Linux.
+        let family = out.family(
+            "node_filesystem_purgeable_bytes",
+            "Filesystem space available including purgeable space (MacOS specific).",
+            gauge,
+        );
+        for row in rows.iter().filter(|r| r.usage.is_some()) {
+            family.sample(&row.labels(), 0.0);
+        }
+        let family = out.family(
+            "node_filesystem_mount_info",
+            "Filesystem mount information.",
+            gauge,
+        );
+        for row in rows.iter().filter(|r| r.usage.is_some()) {
+            let m = row.mount;
+            family.sample(
+                &[
+                    ("device", &m.device),
+                    ("major", &m.major),
+                    ("minor", &m.minor),
+                    ("mountpoint", &m.mount_point),
+                ],
+                1.0,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A mount and what stat'ing it gave.
+struct Row<'a> {
+    mount: &'a Mount,
+    device_error: String,
+    usage: Option<Usage>,
+}
+
+impl Row<'_> {
+    fn labels(&self) -> [(&str, &str); 4] {
+        [
+            ("device", &self.mount.device),
+            ("mountpoint", &self.mount.mount_point),
+            ("fstype", &self.mount.fs_type),
+            ("device_error", &self.device_error),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_lines() {
+        let text = "22 27 0:21 / /proc rw,relatime - proc proc rw\n\
+                    29 27 253:1 / /mnt/with\\040space ro,relatime shared:1 - ext4 /dev/mapper/vg-data rw\n\
+                    30 27 0:50 / /srv rw - nfs4 server:/export rw,ro\n";
+        let mounts = parse_mountinfo(text).unwrap();
+        assert_eq!(mounts[1].mount_point, "/mnt/with space");
+        assert_eq!(
+            (mounts[1].major.as_str(), mounts[1].minor.as_str()),
+            ("253", "1")
+        );
+        assert!(mounts[1].read_only);
+        assert!(mounts[2].read_only, "super options count too");
+        assert!(!mounts[0].read_only);
+        assert!(parse_mountinfo("1 2 3\n").is_err());
+        assert!(parse_mountinfo("a 27 0:21 / /proc rw,relatime - proc proc rw\n").is_err());
+        assert!(parse_mountinfo("22 27 x / /proc rw,relatime - proc proc rw\n").is_err());
+        assert!(parse_mountinfo("22 27 0:21 / /proc rw relatime x proc proc rw\n").is_err());
+    }
+
+    #[test]
+    fn default_filters() {
+        let flags = Flags {
+            mount_points_exclude: None,
+            mount_points_include: None,
+            fs_types_exclude: None,
+            fs_types_include: None,
+            mount_timeout: Duration::from_secs(5),
+            stat_workers: 4,
+        };
+        let (mount_points, fs_types) = filters(&flags).unwrap();
+        assert!(mount_points.ignored("/proc/sys") && mount_points.ignored("/var/lib/docker/x"));
+        assert!(!mount_points.ignored("/") && !mount_points.ignored("/var/lib/dockerd"));
+        assert!(!fs_types.ignored("tmpfs") && fs_types.ignored("cgroup2"));
+        let include = Flags {
+            mount_points_include: Some("^/data".into()),
+            ..flags.clone()
+        };
+        let (mount_points, _) = filters(&include).unwrap();
+        assert!(!mount_points.ignored("/data/x") && mount_points.ignored("/"));
+        let both = Flags {
+            mount_points_include: Some("a".into()),
+            mount_points_exclude: Some("b".into()),
+            ..flags
+        };
+        assert!(filters(&both).is_err());
+    }
+
+    /// A stat function that hangs on paths containing "stuck" until the
+    /// release file exists.
+    fn slow_stat(path: &Path) -> Result<Usage, String> {
+        if path.to_string_lossy().contains("stuck") {
+            let release = path.with_extension("release");
+            while !release.exists() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Ok(Usage {
+            size: 1.0,
+            free: 1.0,
+            avail: 1.0,
+            files: 1.0,
+            files_free: 1.0,
+        })
+    }
+
+    #[test]
+    fn a_stuck_mount_times_out_alone_and_is_skipped_until_it_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let stuck = dir.path().join("stuck");
+        let fine = dir.path().join("fine");
+        let pool = StatPool::new(1, Duration::from_millis(200), slow_stat);
+
+        let outcomes = pool.stat_all(&[stuck.clone(), fine.clone()]);
+        assert_eq!(outcomes[0], StatOutcome::TimedOut);
+        assert!(
+            matches!(outcomes[1], StatOutcome::Done(Ok(_))),
+            "the other mount is served by a replacement worker"
+        );
+
+        // Still stuck: reported at once, no new call.
+        let started = Instant::now();
+        let outcomes = pool.stat_all(&[stuck.clone(), fine.clone()]);
+        assert_eq!(outcomes[0], StatOutcome::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "no second wait on the stuck mount"
+        );
+
+        // Once the call returns, the mount is stat'ed again.
+        std::fs::write(stuck.with_extension("release"), b"").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while pool.stuck().contains(&stuck) {
+            assert!(Instant::now() < deadline, "the stuck call never came back");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(matches!(
+            pool.stat_all(&[stuck])[0],
+            StatOutcome::Done(Ok(_))
+        ));
+    }
+}
