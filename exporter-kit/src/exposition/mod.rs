@@ -17,4 +17,4 @@ pub use model::{
     is_valid_metric_name,
 };
 pub use negotiate::{Format, accepts_gzip};
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, Problem, parse, parse_families};

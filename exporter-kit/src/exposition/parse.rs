@@ -52,6 +52,17 @@ pub enum Problem {
 /// Parses exposition text into families in order of first appearance.
 /// Families without a HELP line get an empty help text.
 pub fn parse(text: &str) -> Result<MetricSet, ParseError> {
+    let mut set = MetricSet::new();
+    for (family, _) in parse_families(text)? {
+        let target = set.family(family.name, family.help, family.kind);
+        target.samples = family.samples;
+    }
+    Ok(set)
+}
+
+/// Like [`parse`], and says for each family whether it had a HELP line (the
+/// textfile collector fills in a help text for those that did not).
+pub fn parse_families(text: &str) -> Result<Vec<(Family, bool)>, ParseError> {
     let mut parser = Parser::default();
     for (index, line) in text.split('\n').enumerate() {
         parser.line(line).map_err(|problem| ParseError {
@@ -268,8 +279,8 @@ impl Parser {
         Ok(())
     }
 
-    fn finish(self) -> MetricSet {
-        let mut set = MetricSet::new();
+    fn finish(self) -> Vec<(Family, bool)> {
+        let mut families = Vec::with_capacity(self.families.len());
         for builder in self.families {
             let mut family = builder.family;
             // The +Inf bucket is implied by the count; keep it only if it
@@ -283,10 +294,9 @@ impl Parser {
                     buckets.pop();
                 }
             }
-            let target = set.family(family.name, family.help, family.kind);
-            target.samples = family.samples;
+            families.push((family, builder.help_seen));
         }
-        set
+        families
     }
 }
 

@@ -25,6 +25,7 @@ mod schedstat;
 mod sockstat;
 mod softnet;
 mod stat;
+mod textfile;
 mod time;
 mod timex;
 mod udp_queues;
@@ -54,6 +55,7 @@ pub const ALL: &[Registration] = &[
     sockstat::REGISTRATION,
     softnet::REGISTRATION,
     stat::REGISTRATION,
+    textfile::REGISTRATION,
     time::REGISTRATION,
     timex::REGISTRATION,
     udp_queues::REGISTRATION,
@@ -81,6 +83,8 @@ pub struct CollectorFlags {
     pub netstat: netstat::Flags,
     #[command(flatten)]
     pub stat: stat::Flags,
+    #[command(flatten)]
+    pub textfile: textfile::Flags,
     #[command(flatten)]
     pub vmstat: vmstat::Flags,
 }
