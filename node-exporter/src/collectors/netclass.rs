@@ -8,6 +8,7 @@ use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
+use crate::sysfs::{is_absent, read_attribute};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netclass",
@@ -81,39 +82,23 @@ const PROPERTIES: [(&str, MetricType, &str); 16] = [
     ("protocol_type", MetricType::Gauge, "type"),
 ];
 
-/// The regular files of one device directory, trimmed; attributes the
-/// kernel refuses to read on this device (EINVAL on a down link, ENOTSUP,
-/// EACCES...) are absent, as with node_exporter.
+/// The regular files of one device directory; attributes the kernel
+/// refuses to read on this device are absent, as with node_exporter.
 fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std::io::Error> {
     let mut attributes = HashMap::new();
     for entry in std::fs::read_dir(dir)?.flatten() {
         if !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
-        use std::io::Read as _;
-        // sysfs attributes are read in one read(2) of at most 128 bytes.
-        let mut buffer = [0u8; 128];
-        let read = std::fs::File::open(entry.path()).and_then(|mut file| file.read(&mut buffer));
-        match read {
-            Ok(n) => {
-                let text = String::from_utf8_lossy(&buffer[..n]).trim().to_owned();
+        match read_attribute(&entry.path()) {
+            Ok(text) => {
                 attributes.insert(entry.file_name().to_string_lossy().into_owned(), text);
             }
-            Err(e) if is_ignorable(&e) => {}
+            Err(e) if is_absent(&e) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(attributes)
-}
-
-fn is_ignorable(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind;
-    const EINVAL: i32 = 22;
-    const EOPNOTSUPP: i32 = 95;
-    matches!(
-        error.kind(),
-        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidInput
-    ) || matches!(error.raw_os_error(), Some(EINVAL | EOPNOTSUPP))
 }
 
 impl Collector for NetClass {

@@ -1,0 +1,44 @@
+//! Reading sysfs attributes the way node_exporter's procfs library does.
+
+use std::io::Read as _;
+use std::path::Path;
+
+/// One `read(2)` of at most 128 bytes, whitespace trimmed: sysfs attributes
+/// are produced whole by the first read, and some (a stuck device) would
+/// block forever on a second.
+pub fn read_attribute(path: &Path) -> std::io::Result<String> {
+    let mut buffer = [0u8; 128];
+    let n = std::fs::File::open(path)?.read(&mut buffer)?;
+    Ok(String::from_utf8_lossy(&buffer[..n]).trim().to_owned())
+}
+
+/// Errors for which an attribute is simply treated as absent: the file is
+/// missing, root-only, or the driver refuses it on this device (EINVAL on a
+/// down link, EOPNOTSUPP, ENODATA).
+pub fn is_absent(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    const EINVAL: i32 = 22;
+    const ENODATA: i32 = 61;
+    const EOPNOTSUPP: i32 = 95;
+    matches!(
+        error.kind(),
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::InvalidInput
+    ) || matches!(error.raw_os_error(), Some(EINVAL | ENODATA | EOPNOTSUPP))
+}
+
+/// Subdirectory (or symlinked directory) names of `dir` starting with
+/// `prefix` followed by a digit, sorted by name as Go's glob sorts them.
+pub fn numbered_entries(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|name| {
+            name.strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    names.sort();
+    names
+}
