@@ -47,14 +47,37 @@ impl CollectError {
     }
 }
 
+/// Reads a whole small file: open, read to the end, close. Unlike
+/// `std::fs::read_to_string` it does not stat the file first, which for
+/// /proc and /sys files (size 0) is a wasted system call per read.
+pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(4096);
+    loop {
+        if bytes.len() == bytes.capacity() {
+            bytes.reserve(bytes.capacity());
+        }
+        let spare = bytes.capacity() - bytes.len();
+        let start = bytes.len();
+        bytes.resize(start + spare, 0);
+        let n = file.read(&mut bytes[start..])?;
+        bytes.truncate(start + n);
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &Path) -> Result<String, CollectError> {
-    std::fs::read_to_string(path).map_err(|e| CollectError::io(path, e))
+    read_text(path).map_err(|e| CollectError::io(path, e))
 }
 
 /// Like [`read`], but a missing file means the feature is absent.
 pub fn read_or_no_data(path: &Path) -> Result<String, CollectError> {
-    match std::fs::read_to_string(path) {
+    match read_text(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CollectError::NoData(format!(
             "{} does not exist",
             path.display()

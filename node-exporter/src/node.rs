@@ -1,74 +1,142 @@
-//! One scrape: pick the collectors (`collect[]` / `exclude[]`), run them in
-//! parallel under the scrape's deadline, and report each one's success and
-//! duration as node_exporter does.
+//! One scrape: pick the collectors (`collect[]` / `exclude[]`), run them
+//! under the scrape's deadline, and report each one's success and duration as
+//! node_exporter does.
+//!
+//! A few worker threads drain the scrape's collectors from a shared queue, so
+//! a scrape costs a handful of thread wake-ups rather than one per collector.
+//! A collector that blocks (a hung read) holds only its worker: the others
+//! drain the rest, the scrape answers at its deadline, and the collector is
+//! not started again while its earlier run is still stuck.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 use exporter_kit::{BadRequest, Exporter, Scrape};
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 use crate::collector::{CollectError, Collector};
 
 /// An enabled collector and whether a run of it is still in progress.
 struct Slot {
     name: &'static str,
-    collector: Arc<dyn Collector>,
-    /// Set while a worker thread is inside `update`. A collector stuck in a
-    /// blocking read keeps it set, and later scrapes report it failed at once
-    /// instead of stacking up more stuck threads.
-    running: Arc<AtomicBool>,
+    collector: Box<dyn Collector>,
+    /// Set while a worker is inside `update`. A collector stuck in a blocking
+    /// read keeps it set, and later scrapes report it failed at once instead
+    /// of stacking up more stuck threads.
+    running: AtomicBool,
 }
 
 pub struct NodeExporter {
-    /// By name, so `collect[]` lookups and the output order are stable.
-    slots: BTreeMap<&'static str, Slot>,
+    /// In name order, so the output order is stable.
+    slots: Arc<Vec<Slot>>,
     /// Every registered collector's name, to tell "missing" from "disabled".
     known: Vec<&'static str>,
-    /// Bounds the worker threads one scrape uses.
-    workers: Arc<Semaphore>,
+    /// Worker threads per scrape.
+    workers: usize,
     /// `--collector.timeout`: a cap below the scrape's own deadline.
     timeout: Option<Duration>,
 }
 
 enum Outcome {
-    Done(MetricSet, Result<(), CollectError>),
-    Panicked,
+    Done(MetricSet, Result<(), CollectError>, Duration),
+    Panicked(Duration),
     TimedOut,
     StillRunning,
 }
 
+/// One scrape's work: collectors still to start, and what finished.
+struct Batch {
+    queue: Mutex<VecDeque<usize>>,
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+    remaining: AtomicUsize,
+    finished: Notify,
+    /// Set at the deadline: workers stop taking collectors.
+    abandoned: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Clears a collector's running flag when its run ends, even by panic.
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Batch {
+    fn record(&self, position: usize, outcome: Outcome) {
+        lock(&self.outcomes)[position] = Some(outcome);
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.finished.notify_one();
+        }
+    }
+}
+
+/// A worker: runs collectors from the batch until it is empty or abandoned.
+fn drain(batch: Arc<Batch>, slots: Arc<Vec<Slot>>, selected: Arc<Vec<usize>>) {
+    loop {
+        if batch.abandoned.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(position) = lock(&batch.queue).pop_front() else {
+            return;
+        };
+        let slot = &slots[selected[position]];
+        if slot.running.swap(true, Ordering::AcqRel) {
+            batch.record(position, Outcome::StillRunning);
+            continue;
+        }
+        let started = Instant::now();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _done = ClearOnDrop(&slot.running);
+            let mut set = MetricSet::new();
+            let result = slot.collector.update(&mut set);
+            (set, result)
+        }));
+        let outcome = match run {
+            Ok((set, result)) => Outcome::Done(set, result, started.elapsed()),
+            Err(_) => Outcome::Panicked(started.elapsed()),
+        };
+        batch.record(position, outcome);
+    }
+}
+
 impl NodeExporter {
     pub fn new(
-        collectors: Vec<(&'static str, Box<dyn Collector>)>,
+        mut collectors: Vec<(&'static str, Box<dyn Collector>)>,
         known: Vec<&'static str>,
         timeout: Option<Duration>,
     ) -> NodeExporter {
+        collectors.sort_by_key(|(name, _)| *name);
         let slots = collectors
             .into_iter()
-            .map(|(name, collector)| {
-                let slot = Slot {
-                    name,
-                    collector: Arc::from(collector),
-                    running: Arc::new(AtomicBool::new(false)),
-                };
-                (name, slot)
+            .map(|(name, collector)| Slot {
+                name,
+                collector,
+                running: AtomicBool::new(false),
             })
             .collect();
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
         NodeExporter {
-            slots,
+            slots: Arc::new(slots),
             known,
-            workers: Arc::new(Semaphore::new(workers)),
+            workers,
             timeout,
         }
     }
 
-    /// The collectors a request asks for, with node_exporter's errors.
-    fn select(&self, scrape: &Scrape) -> Result<Vec<&Slot>, BadRequest> {
+    /// Indexes of the collectors a request asks for, with node_exporter's
+    /// errors.
+    fn select(&self, scrape: &Scrape) -> Result<Vec<usize>, BadRequest> {
         let collect: Vec<&str> = scrape.query_values("collect[]").collect();
         let exclude: Vec<&str> = scrape.query_values("exclude[]").collect();
         if !collect.is_empty() && !exclude.is_empty() {
@@ -77,7 +145,7 @@ impl NodeExporter {
             ));
         }
         for name in collect.iter().chain(&exclude) {
-            if !self.slots.contains_key(name) {
+            if !self.slots.iter().any(|slot| slot.name == *name) {
                 let problem = if self.known.contains(name) {
                     "disabled collector"
                 } else {
@@ -90,70 +158,66 @@ impl NodeExporter {
         }
         Ok(self
             .slots
-            .values()
-            .filter(|slot| collect.is_empty() || collect.contains(&slot.name))
-            .filter(|slot| !exclude.contains(&slot.name))
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| collect.is_empty() || collect.contains(&slot.name))
+            .filter(|(_, slot)| !exclude.contains(&slot.name))
+            .map(|(index, _)| index)
             .collect())
     }
 
-    async fn run(&self, slot: &Slot, deadline: tokio::time::Instant) -> (Outcome, Duration) {
-        let started = Instant::now();
-        if slot.running.swap(true, Ordering::AcqRel) {
-            return (Outcome::StillRunning, Duration::ZERO);
+    /// Runs the selected collectors until all are done or the deadline.
+    async fn run(&self, selected: Vec<usize>, deadline: tokio::time::Instant) -> Vec<Outcome> {
+        let count = selected.len();
+        let batch = Arc::new(Batch {
+            queue: Mutex::new((0..count).collect()),
+            outcomes: Mutex::new((0..count).map(|_| None).collect()),
+            remaining: AtomicUsize::new(count),
+            finished: Notify::new(),
+            abandoned: AtomicBool::new(false),
+        });
+        if count > 0 {
+            let selected = Arc::new(selected);
+            for _ in 0..self.workers.min(count) {
+                let (batch, slots, selected) =
+                    (batch.clone(), self.slots.clone(), selected.clone());
+                // Detached: a worker stuck in a collector is simply left behind.
+                drop(tokio::task::spawn_blocking(move || {
+                    drain(batch, slots, selected)
+                }));
+            }
+            let _ = tokio::time::timeout_at(deadline, batch.finished.notified()).await;
         }
-        let collector = slot.collector.clone();
-        let running = slot.running.clone();
-        let work = async {
-            // The permit is held by this future, not by the thread: a thread
-            // that hangs past the deadline stops counting against the pool.
-            let _permit = self.workers.acquire().await;
-            tokio::task::spawn_blocking(move || {
-                let _done = ClearOnDrop(running);
-                let mut set = MetricSet::new();
-                let result = collector.update(&mut set);
-                (set, result)
-            })
-            .await
-        };
-        let outcome = match tokio::time::timeout_at(deadline, work).await {
-            Ok(Ok((set, result))) => Outcome::Done(set, result),
-            Ok(Err(_)) => Outcome::Panicked,
-            Err(_) => Outcome::TimedOut,
-        };
-        (outcome, started.elapsed())
-    }
-}
-
-/// Marks the collector idle when its run ends, even by panic.
-struct ClearOnDrop(Arc<AtomicBool>);
-
-impl Drop for ClearOnDrop {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        batch.abandoned.store(true, Ordering::Release);
+        let mut outcomes = lock(&batch.outcomes);
+        outcomes
+            .iter_mut()
+            .map(|o| o.take().unwrap_or(Outcome::TimedOut))
+            .collect()
     }
 }
 
 impl Exporter for NodeExporter {
     async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {
         let selected = self.select(scrape)?;
+        let started = Instant::now();
         let deadline = match self.timeout {
             Some(cap) => scrape.deadline().min(tokio::time::Instant::now() + cap),
             None => scrape.deadline(),
         };
-        let runs = selected.iter().map(|slot| self.run(slot, deadline));
-        let outcomes = futures_util::future::join_all(runs).await;
+        let names: Vec<&'static str> = selected.iter().map(|&i| self.slots[i].name).collect();
+        let outcomes = self.run(selected, deadline).await;
 
         let mut out = MetricSet::new();
-        let mut durations = Vec::with_capacity(selected.len());
-        let mut successes = Vec::with_capacity(selected.len());
-        for (slot, (outcome, elapsed)) in selected.iter().zip(outcomes) {
-            let name = slot.name;
-            let success = match outcome {
-                Outcome::Done(mut set, result) => {
-                    // What a collector produced before failing is still served,
-                    // as with node_exporter.
+        let mut durations = Vec::with_capacity(names.len());
+        let mut successes = Vec::with_capacity(names.len());
+        for (name, outcome) in names.into_iter().zip(outcomes) {
+            let (success, elapsed) = match outcome {
+                Outcome::Done(mut set, result, elapsed) => {
+                    // What a collector produced before failing is still
+                    // served, as with node_exporter.
                     out.append(&mut set);
-                    match result {
+                    let success = match result {
                         Ok(()) => true,
                         Err(CollectError::NoData(reason)) => {
                             log::debug!(name = name, reason:% = reason; "Collector returned no data");
@@ -163,19 +227,21 @@ impl Exporter for NodeExporter {
                             log::error!(name = name, duration_seconds = elapsed.as_secs_f64(), err:% = err; "Collector failed");
                             false
                         }
-                    }
+                    };
+                    (success, elapsed)
                 }
-                Outcome::Panicked => {
+                Outcome::Panicked(elapsed) => {
                     log::error!(name = name; "Collector panicked; the rest of the scrape is unaffected");
-                    false
+                    (false, elapsed)
                 }
                 Outcome::TimedOut => {
+                    let elapsed = started.elapsed();
                     log::error!(name = name, duration_seconds = elapsed.as_secs_f64(); "Collector timed out; its results are dropped");
-                    false
+                    (false, elapsed)
                 }
                 Outcome::StillRunning => {
                     log::error!(name = name; "Collector is still stuck in a previous scrape; skipped");
-                    false
+                    (false, Duration::ZERO)
                 }
             };
             durations.push((name, elapsed.as_secs_f64()));

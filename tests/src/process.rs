@@ -39,7 +39,7 @@ impl Running {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let (lines, changed) = &*sink;
-                lines.lock().unwrap().push(line);
+                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
                 changed.notify_all();
             }
         });

@@ -223,3 +223,70 @@ async fn a_collector_stuck_on_a_read_fails_alone_and_on_time() {
     .unwrap();
     assert_eq!(exporter.wait_exit(PATIENCE).code(), Some(0));
 }
+
+/// Every file of a fixture tree replaced with `content`.
+fn corrupted_tree(content: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("node");
+    copy_tree(&fixtures(), &root);
+    let mut pending = vec![root];
+    while let Some(path) = pending.pop() {
+        for entry in std::fs::read_dir(&path).unwrap().flatten() {
+            let file_type = entry.file_type().unwrap();
+            if file_type.is_dir() {
+                pending.push(entry.path());
+            } else if file_type.is_file() {
+                std::fs::write(entry.path(), content).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+#[tokio::test]
+async fn malformed_files_fail_their_collector_and_nothing_else() {
+    let garbage: [&[u8]; 3] = [
+        b"",
+        b"\xff\xfe\x00 garbage: -1 x 0x ( [ }\n\n\t: :\n",
+        b"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21\n-1 -2 -3\n",
+    ];
+    for (index, content) in garbage.into_iter().enumerate() {
+        let dir = corrupted_tree(content);
+        let exporter = start_on(&dir.path().join("node"), &[]);
+        let response = http::get(exporter.addr(), "/metrics").await.unwrap();
+        assert_eq!(response.status, 200, "{content:?}");
+        let text = response.text();
+        let reported = text
+            .lines()
+            .filter(|l| l.starts_with("node_scrape_collector_success{"))
+            .count();
+        assert_eq!(
+            reported, 34,
+            "every collector reports, for {content:?}:\n{text}"
+        );
+        // Parsers of numbers must say text is not a number (empty files and
+        // files of plausible numbers are judged by each collector's rules).
+        let must_fail: &[&str] = if index != 1 {
+            &[]
+        } else {
+            &[
+                "loadavg",
+                "meminfo",
+                "stat",
+                "cpu",
+                "diskstats",
+                "netdev",
+                "filefd",
+                "entropy",
+            ]
+        };
+        for collector in must_fail {
+            let line = format!("node_scrape_collector_success{{collector=\"{collector}\"}} 0");
+            assert!(
+                text.contains(&line),
+                "{collector} accepted {content:?}:\n{text}"
+            );
+        }
+        exporter_kit::exposition::parse(&text).expect("the output stays valid");
+    }
+}

@@ -21,7 +21,7 @@ struct Bonding {
 }
 
 fn read_bonding(path: &Path) -> Result<String, CollectError> {
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+    crate::collector::read_text(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             CollectError::NoData(format!("{} does not exist", path.display()))
         }
@@ -42,7 +42,7 @@ impl Collector for Bonding {
                     .root
                     .join(master)
                     .join(format!("lower_{slave}/bonding_slave/mii_status"));
-                let status = match std::fs::read_to_string(&lower) {
+                let status = match crate::collector::read_text(&lower) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => read_bonding(
                         &self
                             .root

@@ -70,7 +70,7 @@ const STATS: [(&str, &str, usize); 8] = [
 
 /// A missing file means conntrack is not loaded.
 fn read_conntrack(path: &Path) -> Result<String, CollectError> {
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+    crate::collector::read_text(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             CollectError::NoData("conntrack probably not loaded".into())
         }

@@ -40,14 +40,6 @@ pub const REGISTRATION: Registration = Registration {
             );
             info = true;
         }
-        let isolated_path = context.paths.sys("devices/system/cpu/isolated");
-        let isolated = match std::fs::read_to_string(&isolated_path) {
-            Ok(text) => Some(
-                parse_cpu_list(&text).map_err(|e| format!("unable to get isolated cpus: {e}"))?,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(format!("unable to get isolated cpus: {e}")),
-        };
         Ok(Box::new(Cpu {
             stat: context.paths.proc("stat"),
             cpuinfo: context.paths.proc("cpuinfo"),
@@ -57,7 +49,7 @@ pub const REGISTRATION: Registration = Registration {
             info_frequency: context.enabled.contains(&"cpufreq"),
             flags_include,
             bugs_include,
-            isolated,
+            isolated: context.paths.sys("devices/system/cpu/isolated"),
             previous: Mutex::new(HashMap::new()),
         }))
     },
@@ -104,7 +96,7 @@ struct Cpu {
     info_frequency: bool,
     flags_include: Option<Regex>,
     bugs_include: Option<Regex>,
-    isolated: Option<Vec<u32>>,
+    isolated: PathBuf,
     /// Last values served per CPU, so counters never go backwards.
     previous: Mutex<HashMap<i64, [f64; 10]>>,
 }
@@ -121,23 +113,35 @@ impl Collector for Cpu {
             self.update_info(out)?;
         }
         self.update_stat(out)?;
-        if let Some(isolated) = &self.isolated {
-            let family = out.family(
-                "node_cpu_isolated",
-                "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.",
-                MetricType::Gauge,
-            );
-            for cpu in isolated {
-                family.sample(&[("cpu", &cpu.to_string())], 1.0);
-            }
-        }
         self.update_throttles(out);
         self.update_online(out);
-        Ok(())
+        self.update_isolated(out)
     }
 }
 
 impl Cpu {
+    /// Isolated CPUs (`isolcpus=`); upstream reads the list once at start-up,
+    /// but a malformed list must fail this collector, not the exporter.
+    fn update_isolated(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let text = match crate::collector::read_text(&self.isolated) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CollectError::io(&self.isolated, e)),
+        };
+        let isolated = parse_cpu_list(&text).map_err(|e| {
+            CollectError::parse(&self.isolated, format!("unable to get isolated cpus: {e}"))
+        })?;
+        let family = out.family(
+            "node_cpu_isolated",
+            "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.",
+            MetricType::Gauge,
+        );
+        for cpu in isolated {
+            family.sample(&[("cpu", &cpu.to_string())], 1.0);
+        }
+        Ok(())
+    }
+
     fn update_stat(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let stat =
             parse_stat(&read(&self.stat)?).map_err(|e| CollectError::parse(&self.stat, e))?;
@@ -335,15 +339,15 @@ impl Cpu {
             MetricType::Gauge,
         );
         for (name, dir) in &dirs {
-            let online =
-                std::fs::read_to_string(dir.join("online")).is_ok_and(|text| text.trim() == "1");
+            let online = crate::collector::read_text(dir.join("online"))
+                .is_ok_and(|text| text.trim() == "1");
             family.sample(&[("cpu", &name[3..])], if online { 1.0 } else { 0.0 });
         }
     }
 }
 
 fn read_u64(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    crate::collector::read_text(path).ok()?.trim().parse().ok()
 }
 
 /// A CPU list such as `0-3,8,10-11`.

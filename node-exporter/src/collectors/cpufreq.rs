@@ -65,7 +65,7 @@ const FREQUENCIES: [(&str, &str, &str); 7] = [
 
 /// Readable numbers; a missing or unreadable (0400) file is skipped.
 fn read_khz(path: &Path) -> Result<Option<u64>, CollectError> {
-    match std::fs::read_to_string(path) {
+    match crate::collector::read_text(path) {
         Ok(text) => text
             .trim()
             .parse()

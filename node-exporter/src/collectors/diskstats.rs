@@ -221,7 +221,7 @@ fn parse(text: &str) -> Result<Vec<Device>, String> {
 
 /// The `E:KEY=value` properties of a device in the udev database.
 fn udev_properties(path: &Path) -> HashMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::collector::read_text(path) else {
         return HashMap::new();
     };
     text.lines()
@@ -259,7 +259,7 @@ impl Collector for DiskStats {
             .find(|s| !s.is_empty())
             .unwrap_or("");
             let rotational =
-                std::fs::read_to_string(self.block.join(&device.name).join("queue/rotational"))
+                crate::collector::read_text(self.block.join(&device.name).join("queue/rotational"))
                     .ok()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map_or_else(|| "0".to_owned(), |r| format!("{r:b}"));

@@ -22,7 +22,7 @@ struct Edac {
 }
 
 fn read_count(path: &Path) -> Result<f64, CollectError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CollectError::io(path, e))?;
+    let text = crate::collector::read_text(path).map_err(|e| CollectError::io(path, e))?;
     text.trim()
         .parse::<u64>()
         .map(|v| v as f64)

@@ -6,8 +6,9 @@
 //! with `device_error="mountpoint timeout"` and is not stat'ed again until
 //! the stuck call returns, so at most one thread ever waits on it.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -264,81 +265,142 @@ enum StatOutcome {
     TimedOut,
 }
 
-/// Runs statfs calls on worker threads with a per-mount timeout and keeps
-/// the set of mounts whose call is still stuck.
+/// Runs statfs calls on persistent worker threads with a per-mount timeout
+/// and keeps the set of mounts whose call is still stuck. A worker lost to a
+/// stuck call is replaced; when the call returns, the extra worker retires.
 struct StatPool {
-    workers: usize,
     timeout: Duration,
+    shared: Arc<PoolShared>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+struct PoolShared {
     stat: StatFn,
-    stuck: Arc<Mutex<HashSet<PathBuf>>>,
+    target_workers: usize,
+    live_workers: AtomicUsize,
+    stuck: Mutex<HashSet<PathBuf>>,
+    jobs: Mutex<mpsc::Receiver<Job>>,
+}
+
+/// One mount of one scrape.
+struct Job {
+    index: usize,
+    path: PathBuf,
+    /// When each of the scrape's calls started, for the timeout.
+    started: Arc<Mutex<Vec<(usize, PathBuf, Instant)>>>,
+    results: mpsc::Sender<Message>,
+}
+
+struct Message {
+    index: usize,
+    usage: Result<Usage, String>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl PoolShared {
+    fn spawn_worker(self: &Arc<Self>) {
+        let shared = self.clone();
+        shared.live_workers.fetch_add(1, Ordering::AcqRel);
+        let spawned = std::thread::Builder::new().name("statfs".into()).spawn({
+            let shared = shared.clone();
+            move || shared.work()
+        });
+        if spawned.is_err() {
+            shared.live_workers.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn work(&self) {
+        loop {
+            // Holding the lock while waiting is the usual shared-receiver
+            // pattern: one idle worker waits on the channel, the rest on it.
+            let Ok(job) = lock(&self.jobs).recv() else {
+                return;
+            };
+            lock(&job.started).push((job.index, job.path.clone(), Instant::now()));
+            let usage = (self.stat)(&job.path);
+            lock(&job.started).retain(|(i, _, _)| *i != job.index);
+            // The scrape may have moved on; then nobody listens and that is fine.
+            let _ = job.results.send(Message {
+                index: job.index,
+                usage,
+            });
+            if lock(&self.stuck).remove(&job.path) {
+                log::info!(mountpoint:% = job.path.display(); "Mount point has recovered, monitoring will resume");
+                // This worker was replaced while it was stuck.
+                if self.live_workers.load(Ordering::Acquire) > self.target_workers {
+                    self.live_workers.fetch_sub(1, Ordering::AcqRel);
+                    return;
+                }
+            }
+        }
+    }
 }
 
 impl StatPool {
     fn new(workers: usize, timeout: Duration, stat: StatFn) -> StatPool {
-        StatPool {
-            workers,
-            timeout,
+        let (sender, receiver) = mpsc::channel();
+        let shared = Arc::new(PoolShared {
             stat,
-            stuck: Arc::new(Mutex::new(HashSet::new())),
+            target_workers: workers,
+            live_workers: AtomicUsize::new(0),
+            stuck: Mutex::new(HashSet::new()),
+            jobs: Mutex::new(receiver),
+        });
+        for _ in 0..workers {
+            shared.spawn_worker();
+        }
+        StatPool {
+            timeout,
+            shared,
+            jobs: Mutex::new(sender),
         }
     }
 
-    fn stuck(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
-        self.stuck.lock().unwrap_or_else(|p| p.into_inner())
+    #[cfg(test)]
+    fn is_stuck(&self, path: &Path) -> bool {
+        lock(&self.shared.stuck).contains(path)
     }
 
     /// Stats every path, in parallel, each within the timeout.
     fn stat_all(&self, paths: &[PathBuf]) -> Vec<StatOutcome> {
         let mut outcomes: Vec<Option<StatOutcome>> = vec![None; paths.len()];
-        let mut queue: VecDeque<(usize, PathBuf)> = VecDeque::new();
+        let (results, received) = mpsc::channel::<Message>();
+        let started = Arc::new(Mutex::new(Vec::<(usize, PathBuf, Instant)>::new()));
+        let mut pending = 0;
         {
-            let stuck = self.stuck();
+            let stuck = lock(&self.shared.stuck);
+            let jobs = lock(&self.jobs);
             for (index, path) in paths.iter().enumerate() {
                 if stuck.contains(path) {
                     outcomes[index] = Some(StatOutcome::TimedOut);
-                } else {
-                    queue.push_back((index, path.clone()));
+                    continue;
+                }
+                let job = Job {
+                    index,
+                    path: path.clone(),
+                    started: started.clone(),
+                    results: results.clone(),
+                };
+                if jobs.send(job).is_ok() {
+                    pending += 1;
                 }
             }
         }
-        if queue.is_empty() {
-            return outcomes
-                .into_iter()
-                .map(|o| o.unwrap_or(StatOutcome::TimedOut))
-                .collect();
-        }
-        let queue = Arc::new(Mutex::new(queue));
-        let (results, received) = mpsc::channel::<Message>();
-        let started = Arc::new(Mutex::new(Vec::<(usize, PathBuf, Instant)>::new()));
-        let spawn_worker = || {
-            let (queue, results, started, stuck, stat) = (
-                queue.clone(),
-                results.clone(),
-                started.clone(),
-                self.stuck.clone(),
-                self.stat,
-            );
-            std::thread::Builder::new()
-                .name("statfs".into())
-                .spawn(move || work(queue, results, started, stuck, stat))
-                .is_ok()
-        };
-        let total_jobs = paths.len() - outcomes.iter().filter(|o| o.is_some()).count();
-        for _ in 0..self.workers.min(total_jobs) {
-            spawn_worker();
-        }
-        let mut pending = total_jobs;
+        drop(results);
+        let submitted = Instant::now();
         while pending > 0 {
-            // Wait until the oldest running call would be over time.
-            let oldest = started
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+            // Wait until the oldest running call would be over time (a call
+            // still queued has not started its clock).
+            let oldest = lock(&started)
                 .iter()
                 .map(|(_, _, at)| *at)
-                .min();
-            let wait = oldest.map_or(self.timeout, |at| {
-                (at + self.timeout).saturating_duration_since(Instant::now())
-            });
+                .min()
+                .unwrap_or(submitted);
+            let wait = (oldest + self.timeout).saturating_duration_since(Instant::now());
             match received.recv_timeout(wait) {
                 Ok(Message { index, usage }) => {
                     if outcomes[index].is_none() {
@@ -348,23 +410,28 @@ impl StatPool {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
-                    let mut running = started.lock().unwrap_or_else(|p| p.into_inner());
-                    let (late, on_time): (Vec<_>, Vec<_>) = running
-                        .drain(..)
-                        .partition(|(_, _, at)| now.duration_since(*at) >= self.timeout);
-                    *running = on_time;
-                    drop(running);
-                    for (index, path, _) in late {
+                    let late: Vec<(usize, PathBuf)> = lock(&started)
+                        .iter()
+                        .filter(|(_, _, at)| now.duration_since(*at) >= self.timeout)
+                        .map(|(index, path, _)| (*index, path.clone()))
+                        .collect();
+                    if late.is_empty()
+                        && lock(&started).is_empty()
+                        && now.duration_since(submitted) >= self.timeout
+                    {
+                        // Nothing started in time: every worker is stuck.
+                        break;
+                    }
+                    for (index, path) in late {
+                        if outcomes[index].is_some() {
+                            continue;
+                        }
                         log::error!(mountpoint:% = path.display(); "Mount point timed out, it is being labeled as stale and will not be monitored again until it is responsive");
-                        self.stuck().insert(path);
-                        if outcomes[index].is_none() {
-                            outcomes[index] = Some(StatOutcome::TimedOut);
-                            pending -= 1;
-                        }
-                        // The stuck worker is lost to this scrape: replace it.
-                        if pending > 0 {
-                            spawn_worker();
-                        }
+                        lock(&self.shared.stuck).insert(path);
+                        outcomes[index] = Some(StatOutcome::TimedOut);
+                        pending -= 1;
+                        // The stuck worker is lost for now: replace it.
+                        self.shared.spawn_worker();
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -377,53 +444,12 @@ impl StatPool {
     }
 }
 
-struct Message {
-    index: usize,
-    usage: Result<Usage, String>,
-}
-
-fn work(
-    queue: Arc<Mutex<VecDeque<(usize, PathBuf)>>>,
-    results: mpsc::Sender<Message>,
-    started: Arc<Mutex<Vec<(usize, PathBuf, Instant)>>>,
-    stuck: Arc<Mutex<HashSet<PathBuf>>>,
-    stat: StatFn,
-) {
-    loop {
-        let Some((index, path)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
-        else {
-            return;
-        };
-        started.lock().unwrap_or_else(|p| p.into_inner()).push((
-            index,
-            path.clone(),
-            Instant::now(),
-        ));
-        let usage = stat(&path);
-        started
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(i, _, _)| *i != index);
-        if stuck
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&path)
-        {
-            log::info!(mountpoint:% = path.display(); "Mount point has recovered, monitoring will resume");
-        }
-        // The scrape may have moved on; then nobody listens and that is fine.
-        if results.send(Message { index, usage }).is_err() {
-            return;
-        }
-    }
-}
-
 impl Filesystem {
     fn read_mounts(&self) -> Result<Vec<Mount>, CollectError> {
-        let (path, text) = match std::fs::read_to_string(&self.mountinfo) {
+        let (path, text) = match crate::collector::read_text(&self.mountinfo) {
             Ok(text) => (&self.mountinfo, text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = std::fs::read_to_string(&self.self_mountinfo)
+                let text = crate::collector::read_text(&self.self_mountinfo)
                     .map_err(|e| CollectError::io(&self.self_mountinfo, e))?;
                 (&self.self_mountinfo, text)
             }
@@ -680,7 +706,7 @@ mod tests {
         // Once the call returns, the mount is stat'ed again.
         std::fs::write(stuck.with_extension("release"), b"").unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while pool.stuck().contains(&stuck) {
+        while pool.is_stuck(&stuck) {
             assert!(Instant::now() < deadline, "the stuck call never came back");
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -178,7 +178,7 @@ fn chip_name(dir: &Path) -> Result<String, String> {
 }
 
 fn human_name(dir: &Path) -> Option<String> {
-    let name = clean_name(&std::fs::read_to_string(dir.join("name")).ok()?);
+    let name = clean_name(&crate::collector::read_text(dir.join("name")).ok()?);
     (!name.is_empty()).then_some(name)
 }
 

@@ -145,7 +145,7 @@ fn read_number(path: &Path) -> Result<Option<f64>, CollectError> {
 
 impl Collector for Mdadm {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let text = match std::fs::read_to_string(&self.mdstat) {
+        let text = match crate::collector::read_text(&self.mdstat) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CollectError::NoData(

@@ -82,17 +82,33 @@ const PROPERTIES: [(&str, MetricType, &str); 16] = [
     ("protocol_type", MetricType::Gauge, "type"),
 ];
 
-/// The regular files of one device directory; attributes the kernel
-/// refuses to read on this device are absent, as with node_exporter.
+/// String attributes for `node_network_info` and `node_network_up`.
+const INFO_FILES: [&str; 6] = [
+    "address",
+    "broadcast",
+    "duplex",
+    "operstate",
+    "ifalias",
+    "flags",
+];
+
+/// The attributes node_exporter reports for one device. Attributes the
+/// kernel refuses to read on this device (EINVAL on a down link...) are
+/// absent, as with node_exporter. Only these files are read: a device
+/// directory holds twice as many.
 fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std::io::Error> {
+    if !dir.is_dir() {
+        return Err(std::io::ErrorKind::NotFound.into());
+    }
     let mut attributes = HashMap::new();
-    for entry in std::fs::read_dir(dir)?.flatten() {
-        if !entry.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
-        match read_attribute(&entry.path()) {
+    let files = INFO_FILES
+        .iter()
+        .chain(PROPERTIES.iter().map(|(_, _, file)| file))
+        .chain(std::iter::once(&"speed"));
+    for file in files {
+        match read_attribute(&dir.join(file)) {
             Ok(text) => {
-                attributes.insert(entry.file_name().to_string_lossy().into_owned(), text);
+                attributes.insert((*file).to_owned(), text);
             }
             Err(e) if is_absent(&e) => {}
             Err(e) => return Err(e),

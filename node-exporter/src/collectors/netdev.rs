@@ -155,7 +155,7 @@ impl Collector for NetDev {
             .iter()
             .map(|(name, _)| {
                 self.label_ifalias.then(|| {
-                    std::fs::read_to_string(self.class_net.join(name).join("ifalias"))
+                    crate::collector::read_text(self.class_net.join(name).join("ifalias"))
                         .map(|a| a.trim().to_owned())
                         .unwrap_or_default()
                 })
@@ -187,7 +187,7 @@ impl Collector for NetDev {
             );
             for (index, (name, _)) in devices.iter().enumerate() {
                 let path = self.class_net.join(name).join("statistics/rx_nohandler");
-                if let Some(count) = std::fs::read_to_string(path)
+                if let Some(count) = crate::collector::read_text(path)
                     .ok()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                 {

@@ -99,7 +99,7 @@ impl Collector for NetStat {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut stats = parse_pairs(&read(&self.netstat)?, &self.netstat)?;
         stats.extend(parse_pairs(&read(&self.snmp)?, &self.snmp)?);
-        match std::fs::read_to_string(&self.snmp6) {
+        match crate::collector::read_text(&self.snmp6) {
             Ok(text) => stats.extend(parse_snmp6(&text)),
             // IPv6 disabled.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

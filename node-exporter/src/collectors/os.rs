@@ -45,7 +45,7 @@ impl Collector for Os {
         let (path, text) = self
             .candidates
             .iter()
-            .find_map(|path| match std::fs::read_to_string(path) {
+            .find_map(|path| match crate::collector::read_text(path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 result => Some((path, result)),
             })

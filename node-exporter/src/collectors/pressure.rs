@@ -72,7 +72,7 @@ impl Collector for Pressure {
         let mut found = 0;
         for (resource, some_metric, full_metric) in RESOURCES {
             let path = self.dir.join(resource);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match crate::collector::read_text(&path) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) if e.raw_os_error() == Some(EOPNOTSUPP) => {

@@ -85,13 +85,13 @@ impl Collector for Rapl {
         let mut zones = Vec::new();
         for dir in dirs {
             let path = self.root.join(&dir);
-            let Ok(name) = std::fs::read_to_string(path.join("name")) else {
+            let Ok(name) = crate::collector::read_text(path.join("name")) else {
                 continue;
             };
             let name = name.trim().to_owned();
             let (index, base) = index_and_name(&mut counts, &name);
             let range = path.join("max_energy_range_uj");
-            std::fs::read_to_string(&range)
+            crate::collector::read_text(&range)
                 .map_err(|e| CollectError::io(&range, e))?
                 .trim()
                 .parse::<u64>()
@@ -100,7 +100,7 @@ impl Collector for Rapl {
         }
         for (index, name, path) in zones {
             let energy = path.join("energy_uj");
-            let microjoules: u64 = match std::fs::read_to_string(&energy) {
+            let microjoules: u64 = match crate::collector::read_text(&energy) {
                 Ok(text) => text
                     .trim()
                     .parse()

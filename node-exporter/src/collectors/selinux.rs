@@ -30,11 +30,11 @@ fn selinuxfs() -> Option<PathBuf> {
     if usable(&default) {
         return Some(default);
     }
-    let filesystems = std::fs::read_to_string("/proc/filesystems").ok()?;
+    let filesystems = crate::collector::read_text("/proc/filesystems").ok()?;
     if !filesystems.contains("\tselinuxfs\n") {
         return None;
     }
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mountinfo = crate::collector::read_text("/proc/self/mountinfo").ok()?;
     mountinfo
         .lines()
         .filter(|l| l.contains(" - selinuxfs "))
@@ -44,7 +44,7 @@ fn selinuxfs() -> Option<PathBuf> {
 
 /// 1 enforcing, 0 permissive, -1 anything else, from /etc/selinux/config.
 fn configured_mode() -> f64 {
-    let Ok(config) = std::fs::read_to_string("/etc/selinux/config") else {
+    let Ok(config) = crate::collector::read_text("/etc/selinux/config") else {
         return -1.0;
     };
     for line in config.lines().map(str::trim) {
@@ -65,7 +65,8 @@ fn configured_mode() -> f64 {
 impl Collector for Selinux {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mount = selinuxfs();
-        let label = std::fs::read_to_string("/proc/thread-self/attr/current").unwrap_or_default();
+        let label =
+            crate::collector::read_text("/proc/thread-self/attr/current").unwrap_or_default();
         let enabled = mount.is_some() && label.trim_end_matches('\0') != "kernel";
         out.single(
             "node_selinux_enabled",
@@ -82,7 +83,7 @@ impl Collector for Selinux {
             MetricType::Gauge,
             configured_mode(),
         );
-        let current = std::fs::read_to_string(mount.join("enforce"))
+        let current = crate::collector::read_text(mount.join("enforce"))
             .ok()
             .and_then(|v| v.parse::<i64>().ok())
             .map_or(-1.0, |v| v as f64);

@@ -74,7 +74,7 @@ fn parse(text: &str, path: &Path) -> Result<(Option<i64>, Vec<Protocol>), Collec
 impl Collector for SockStat {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         for (path, ipv4) in [(&self.v4, true), (&self.v6, false)] {
-            let text = match std::fs::read_to_string(path) {
+            let text = match crate::collector::read_text(path) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(path, e)),

@@ -54,7 +54,7 @@ fn expand(patterns: &[String]) -> Vec<PathBuf> {
 
 /// Reads one file: its families (with whether each had HELP) and mtime.
 fn process_file(path: &Path) -> Result<(Vec<(Family, bool)>, f64), String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::collector::read_text(path)
         .map_err(|e| format!("failed to open textfile data file {path:?}: {e}"))?;
     let families = parse_families(&text).map_err(|e| match e.problem {
         Problem::Timestamp => format!(

@@ -57,7 +57,7 @@ impl Collector for Time {
         for (index, dir) in sources.iter().enumerate() {
             let read = |file: &str| {
                 let path = dir.join(file);
-                std::fs::read_to_string(&path)
+                crate::collector::read_text(&path)
                     .map(|t| t.trim().to_owned())
                     .map_err(|e| CollectError::io(&path, e))
             };

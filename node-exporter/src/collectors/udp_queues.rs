@@ -51,7 +51,7 @@ impl Collector for UdpQueues {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut found = false;
         for (path, ip) in [(&self.v4, "v4"), (&self.v6, "v6")] {
-            let text = match std::fs::read_to_string(path) {
+            let text = match crate::collector::read_text(path) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(path, e)),
