@@ -1,5 +1,7 @@
 //! `node_arp_entries{device}`: neighbour table entries per interface, from
-//! /proc/net/arp.
+//! /proc/net/arp. node_exporter reads the same table over netlink by default;
+//! `--[no-]collector.arp.netlink` is accepted for compatibility and both
+//! read /proc/net/arp, which lists the same entries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,12 @@ pub struct Flags {
         default_value = ""
     )]
     pub device_exclude: String,
+    /// Use netlink to gather stats instead of /proc/net/arp (same entries; accepted for compatibility).
+    #[arg(id = "collector.arp.netlink", long = "collector.arp.netlink", action = clap::ArgAction::SetTrue, overrides_with = "no-collector.arp.netlink", hide = true)]
+    pub netlink: bool,
+    /// Read /proc/net/arp (what this exporter does either way).
+    #[arg(id = "no-collector.arp.netlink", long = "no-collector.arp.netlink", action = clap::ArgAction::SetTrue, overrides_with = "collector.arp.netlink", hide = true)]
+    pub no_netlink: bool,
 }
 
 struct Arp {
