@@ -170,10 +170,53 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> (NodeArgs, ArgMatches) {
+        let matches = add_collector_flags(NodeArgs::command())
+            .try_get_matches_from(std::iter::once("node-exporter").chain(args.iter().copied()))
+            .unwrap();
+        (NodeArgs::from_arg_matches(&matches).unwrap(), matches)
+    }
+
+    fn is_enabled(args: &[&str], name: &str) -> bool {
+        let (parsed, matches) = parse(args);
+        let registration = collectors::ALL.iter().find(|r| r.name == name).unwrap();
+        enabled(registration, &matches, parsed.selection.disable_defaults)
+    }
 
     #[test]
     fn the_command_line_is_well_formed() {
-        super::add_collector_flags(super::NodeArgs::command()).debug_assert();
+        add_collector_flags(NodeArgs::command()).debug_assert();
+    }
+
+    #[test]
+    fn collectors_are_switched_as_upstream() {
+        assert!(is_enabled(&[], "cpu"));
+        assert!(!is_enabled(&["--no-collector.cpu"], "cpu"));
+        assert!(
+            is_enabled(&["--no-collector.cpu", "--collector.cpu"], "cpu"),
+            "the last flag wins"
+        );
+        assert!(!is_enabled(&["--collector.disable-defaults"], "meminfo"));
+        assert!(is_enabled(
+            &["--collector.disable-defaults", "--collector.meminfo"],
+            "meminfo"
+        ));
+    }
+
+    #[test]
+    fn deprecated_flag_names_still_work() {
+        let (parsed, _) = parse(&["--collector.filesystem.ignored-mount-points=^/x"]);
+        assert_eq!(
+            parsed.collectors.filesystem.mount_points_exclude.as_deref(),
+            Some("^/x")
+        );
+        let (parsed, _) = parse(&["--collector.netdev.device-blacklist=^veth"]);
+        assert_eq!(parsed.collectors.netdev.device_exclude, "^veth");
+        let (parsed, _) = parse(&["--collector.diskstats.ignored-devices=^ram"]);
+        assert_eq!(parsed.collectors.diskstats.device_exclude, "^ram");
     }
 }

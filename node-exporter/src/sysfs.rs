@@ -42,3 +42,27 @@ pub fn numbered_entries(dir: &Path, prefix: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The entry names of a directory such as /sys/class/watchdog, sorted. The
+/// directory missing (or any error of kind `absent`) means the hardware or
+/// driver is not there: `NoData` with `reason`.
+pub fn class_entries(
+    dir: &Path,
+    absent: &[std::io::ErrorKind],
+    reason: &str,
+) -> Result<Vec<String>, crate::collector::CollectError> {
+    use crate::collector::CollectError;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if absent.contains(&e.kind()) => {
+            return Err(CollectError::NoData(reason.to_owned()));
+        }
+        Err(e) => return Err(CollectError::io(dir, e)),
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}

@@ -35,6 +35,7 @@ pub struct Flags {
     #[arg(
         id = "collector.diskstats.device-exclude",
         long = "collector.diskstats.device-exclude",
+        alias = "collector.diskstats.ignored-devices",
         value_name = "REGEX",
         default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
     )]

@@ -46,6 +46,7 @@ pub struct Flags {
     #[arg(
         id = "collector.filesystem.mount-points-exclude",
         long = "collector.filesystem.mount-points-exclude",
+        alias = "collector.filesystem.ignored-mount-points",
         value_name = "REGEX"
     )]
     pub mount_points_exclude: Option<String>,
@@ -60,6 +61,7 @@ pub struct Flags {
     #[arg(
         id = "collector.filesystem.fs-types-exclude",
         long = "collector.filesystem.fs-types-exclude",
+        alias = "collector.filesystem.ignored-fs-types",
         value_name = "REGEX"
     )]
     pub fs_types_exclude: Option<String>,

@@ -43,6 +43,7 @@ pub struct Flags {
     #[arg(
         id = "collector.netdev.device-include",
         long = "collector.netdev.device-include",
+        alias = "collector.netdev.device-whitelist",
         value_name = "REGEX",
         default_value = ""
     )]
@@ -51,6 +52,7 @@ pub struct Flags {
     #[arg(
         id = "collector.netdev.device-exclude",
         long = "collector.netdev.device-exclude",
+        alias = "collector.netdev.device-blacklist",
         value_name = "REGEX",
         default_value = ""
     )]

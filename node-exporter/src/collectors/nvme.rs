@@ -26,16 +26,11 @@ const FILES: [&str; 5] = ["firmware_rev", "model", "serial", "state", "cntlid"];
 impl Collector for Nvme {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let no_data = || CollectError::NoData("nvme statistics not found, skipping".into());
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_data()),
-            Err(e) => return Err(CollectError::io(&self.root, e)),
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = crate::sysfs::class_entries(
+            &self.root,
+            &[std::io::ErrorKind::NotFound],
+            "nvme statistics not found, skipping",
+        )?;
         // Everything is read before anything is reported: one controller
         // missing a file means no nvme data at all, as upstream.
         let mut controllers = Vec::new();

@@ -140,18 +140,11 @@ fn read_supply(dir: &std::path::Path) -> Result<HashMap<String, String>, Collect
 
 impl Collector for PowerSupplyClass {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectError::NoData("no /sys/class/power_supply".into()));
-            }
-            Err(e) => return Err(CollectError::io(&self.root, e)),
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = crate::sysfs::class_entries(
+            &self.root,
+            &[std::io::ErrorKind::NotFound],
+            "no /sys/class/power_supply",
+        )?;
         for name in names.into_iter().filter(|n| !self.ignored.is_match(n)) {
             let files = read_supply(&self.root.join(&name))?;
             for (key, file, divisor) in NUMBERS {

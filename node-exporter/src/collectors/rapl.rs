@@ -62,25 +62,14 @@ fn sanitize(name: &str) -> String {
 
 impl Collector for Rapl {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                ) =>
-            {
-                return Err(CollectError::NoData(
-                    "Platform doesn't have powercap files present".into(),
-                ));
-            }
-            Err(e) => return Err(CollectError::io(&self.root, e)),
-        };
-        let mut dirs: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        dirs.sort();
+        let dirs = crate::sysfs::class_entries(
+            &self.root,
+            &[
+                std::io::ErrorKind::NotFound,
+                std::io::ErrorKind::PermissionDenied,
+            ],
+            "Platform doesn't have powercap files present",
+        )?;
         let mut counts = HashMap::new();
         let mut zones = Vec::new();
         for dir in dirs {

@@ -42,23 +42,14 @@ const STRINGS: [&str; 5] = [
 
 impl Collector for Watchdog {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                ) =>
-            {
-                return Err(CollectError::NoData("Could not read watchdog stats".into()));
-            }
-            Err(e) => return Err(CollectError::io(&self.root, e)),
-        };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = crate::sysfs::class_entries(
+            &self.root,
+            &[
+                std::io::ErrorKind::NotFound,
+                std::io::ErrorKind::PermissionDenied,
+            ],
+            "Could not read watchdog stats",
+        )?;
         for name in names {
             let dir = self.root.join(&name);
             let read = |file: &str| -> Result<Option<String>, CollectError> {
