@@ -8,7 +8,7 @@ use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
-use crate::sysfs::{is_absent, read_attribute};
+use crate::sysfs::{Directory, is_absent};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netclass",
@@ -97,16 +97,14 @@ const INFO_FILES: [&str; 6] = [
 /// absent, as with node_exporter. Only these files are read: a device
 /// directory holds twice as many.
 fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std::io::Error> {
-    if !dir.is_dir() {
-        return Err(std::io::ErrorKind::NotFound.into());
-    }
+    let directory = Directory::open(dir)?;
     let mut attributes = HashMap::new();
     let files = INFO_FILES
         .iter()
         .chain(PROPERTIES.iter().map(|(_, _, file)| file))
         .chain(std::iter::once(&"speed"));
     for file in files {
-        match read_attribute(&dir.join(file)) {
+        match directory.read_attribute(file) {
             Ok(text) => {
                 attributes.insert((*file).to_owned(), text);
             }
