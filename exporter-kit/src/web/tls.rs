@@ -216,6 +216,14 @@ fn versions(
     Ok(versions)
 }
 
+/// Go accepts `..._CHACHA20_POLY1305` as an alias of
+/// `..._CHACHA20_POLY1305_SHA256`; rustls spells suites like Go otherwise.
+fn canonical_suite_name(name: &str) -> &str {
+    name.strip_suffix("_SHA256")
+        .filter(|n| n.ends_with("CHACHA20_POLY1305"))
+        .unwrap_or(name)
+}
+
 /// The ring provider narrowed to the configured cipher suites and curves, in
 /// the configured order.
 fn provider(raw: &TlsServerConfig) -> Result<CryptoProvider, String> {
@@ -229,19 +237,10 @@ fn provider(raw: &TlsServerConfig) -> Result<CryptoProvider, String> {
             .filter(|suite| suite.version() == &rustls::version::TLS13)
             .collect();
         for name in names {
-            let wanted = name
-                .strip_suffix("_SHA256")
-                .filter(|n| n.ends_with("CHACHA20_POLY1305"))
-                .unwrap_or(name);
-            let found = all.iter().find(|suite| {
-                let rustls_name = format!("{:?}", suite.suite());
-                let rustls_name = rustls_name
-                    .strip_suffix("_SHA256")
-                    .filter(|n| n.ends_with("CHACHA20_POLY1305"))
-                    .map(str::to_owned)
-                    .unwrap_or(rustls_name);
-                rustls_name == wanted
-            });
+            let wanted = canonical_suite_name(name);
+            let found = all
+                .iter()
+                .find(|suite| canonical_suite_name(&format!("{:?}", suite.suite())) == wanted);
             match found {
                 Some(suite) if suite.version() == &rustls::version::TLS13 => {}
                 Some(suite) => chosen.push(*suite),
@@ -327,5 +326,59 @@ impl ClientCertVerifier for AnyClientCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> TlsServerConfig {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn versions_follow_go_names_within_what_rustls_offers() {
+        assert_eq!(versions(&config("{}")).unwrap().len(), 2);
+        assert_eq!(versions(&config("min_version: TLS13")).unwrap().len(), 1);
+        assert_eq!(versions(&config("min_version: TLS10")).unwrap().len(), 2);
+        assert!(
+            versions(&config("min_version: TLS10\nmax_version: TLS11"))
+                .unwrap_err()
+                .contains("below 1.2")
+        );
+        assert!(versions(&config("min_version: TLS13\nmax_version: TLS12")).is_err());
+        assert!(versions(&config("min_version: SSL3")).is_err());
+    }
+
+    #[test]
+    fn cipher_suites_and_curves_by_go_name() {
+        let chosen = provider(&config(
+            "cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305]",
+        ))
+        .unwrap();
+        let tls12: Vec<String> = chosen
+            .cipher_suites
+            .iter()
+            .filter(|s| s.version() == &rustls::version::TLS12)
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(
+            tls12,
+            [
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+            ]
+        );
+        let err = provider(&config("cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]")).unwrap_err();
+        assert!(err.contains("TLS_RSA_WITH_AES_128_CBC_SHA"), "{err}");
+        assert_eq!(
+            provider(&config("curve_preferences: [X25519]"))
+                .unwrap()
+                .kx_groups
+                .len(),
+            1
+        );
+        assert!(provider(&config("curve_preferences: [CurveP521]")).is_err());
     }
 }
