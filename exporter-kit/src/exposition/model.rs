@@ -127,15 +127,16 @@ pub struct Family {
 }
 
 impl Family {
-    /// Adds a sample with the given label pairs and value.
-    pub fn sample(&mut self, labels: &[(&str, &str)], value: f64) -> &mut Self {
+    /// Adds a sample with the given label pairs and value. Label names are
+    /// static (they are part of the exporter), so only values are copied.
+    pub fn sample(&mut self, labels: &[(&'static str, &str)], value: f64) -> &mut Self {
         self.push(labels, Value::Single(value))
     }
 
     /// Adds a histogram sample: cumulative `buckets` as (upper bound, count).
     pub fn histogram(
         &mut self,
-        labels: &[(&str, &str)],
+        labels: &[(&'static str, &str)],
         buckets: Vec<(f64, u64)>,
         sum: f64,
         count: u64,
@@ -153,7 +154,7 @@ impl Family {
     /// Adds a summary sample: `quantiles` as (quantile, value).
     pub fn summary(
         &mut self,
-        labels: &[(&str, &str)],
+        labels: &[(&'static str, &str)],
         quantiles: Vec<(f64, f64)>,
         sum: f64,
         count: u64,
@@ -168,11 +169,11 @@ impl Family {
         )
     }
 
-    fn push(&mut self, labels: &[(&str, &str)], value: Value) -> &mut Self {
+    fn push(&mut self, labels: &[(&'static str, &str)], value: Value) -> &mut Self {
         let labels = labels
             .iter()
             .map(|(name, value)| Label {
-                name: Cow::Owned((*name).to_owned()),
+                name: Cow::Borrowed(*name),
                 value: (*value).to_owned(),
             })
             .collect();

@@ -602,7 +602,7 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    fn labels(&self) -> [(&str, &str); 4] {
+    fn labels(&self) -> [(&'static str, &str); 4] {
         [
             ("device", &self.mount.device),
             ("mountpoint", &self.mount.mount_point),
