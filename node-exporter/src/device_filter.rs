@@ -1,6 +1,40 @@
-//! The include/exclude device regexes several collectors take.
+//! The include/exclude device regexes several collectors take, and a field
+//! filter that remembers its answers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use regex::Regex;
+
+/// A regex over field names that come back every scrape (/proc/vmstat,
+/// /proc/net/netstat): each name is matched once, then looked up.
+#[derive(Debug)]
+pub struct FieldFilter {
+    regex: Regex,
+    answers: Mutex<HashMap<String, bool>>,
+}
+
+impl FieldFilter {
+    pub fn new(pattern: &str, flag: &str) -> Result<FieldFilter, String> {
+        Ok(FieldFilter {
+            regex: Regex::new(pattern).map_err(|e| format!("{flag}: {e}"))?,
+            answers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn is_match(&self, name: &str) -> bool {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = answers.get(name) {
+            return *answer;
+        }
+        let answer = self.regex.is_match(name);
+        // Bounded by the kernel's field names; a runaway set is not cached.
+        if answers.len() < 4096 {
+            answers.insert(name.to_owned(), answer);
+        }
+        answer
+    }
+}
 
 /// Drops devices matching `exclude`, or keeps only those matching `include`.
 #[derive(Debug, Default)]
@@ -37,7 +71,21 @@ impl DeviceFilter {
 
 #[cfg(test)]
 mod tests {
-    use super::DeviceFilter;
+    use super::{DeviceFilter, FieldFilter};
+
+    #[test]
+    fn field_filter_answers_the_same_from_its_memory() {
+        let filter = FieldFilter::new("^(oom_kill|pg.*fault)", "--x").unwrap();
+        for _ in 0..2 {
+            assert!(filter.is_match("pgmajfault"));
+            assert!(!filter.is_match("nr_free_pages"));
+        }
+        assert!(
+            FieldFilter::new("(", "--x")
+                .unwrap_err()
+                .starts_with("--x: ")
+        );
+    }
 
     #[test]
     fn exclude_include_and_conflict() {

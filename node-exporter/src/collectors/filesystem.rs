@@ -462,15 +462,21 @@ impl Filesystem {
 
     /// The mount point as the host sees it: without the `--path.rootfs` prefix.
     fn strip_rootfs(&self, mount_point: &str) -> String {
-        let rootfs = self.rootfs.to_string_lossy();
-        if rootfs == "/" {
-            return mount_point.to_owned();
-        }
-        match mount_point.strip_prefix(rootfs.as_ref()) {
-            Some("") => "/".to_owned(),
-            Some(stripped) => stripped.to_owned(),
-            None => mount_point.to_owned(),
-        }
+        strip_rootfs(&self.rootfs.to_string_lossy(), mount_point)
+    }
+}
+
+/// `/host/root/boot` → `/boot` with `--path.rootfs=/host/root`; mounts
+/// outside the rootfs (`/host/rootfs2`, `/etc/hosts`) stay as they are.
+fn strip_rootfs(rootfs: &str, mount_point: &str) -> String {
+    let rootfs = rootfs.trim_end_matches('/');
+    if rootfs.is_empty() {
+        return mount_point.to_owned();
+    }
+    match mount_point.strip_prefix(rootfs) {
+        Some("") => "/".to_owned(),
+        Some(stripped) if stripped.starts_with('/') => stripped.to_owned(),
+        _ => mount_point.to_owned(),
     }
 }
 
@@ -634,6 +640,15 @@ mod tests {
         assert!(parse_mountinfo("a 27 0:21 / /proc rw,relatime - proc proc rw\n").is_err());
         assert!(parse_mountinfo("22 27 x / /proc rw,relatime - proc proc rw\n").is_err());
         assert!(parse_mountinfo("22 27 0:21 / /proc rw relatime x proc proc rw\n").is_err());
+    }
+
+    #[test]
+    fn rootfs_prefix_is_stripped_from_mount_points() {
+        assert_eq!(strip_rootfs("/", "/boot"), "/boot");
+        assert_eq!(strip_rootfs("/host/root", "/host/root"), "/");
+        assert_eq!(strip_rootfs("/host/root/", "/host/root/boot"), "/boot");
+        assert_eq!(strip_rootfs("/host/root", "/host/rootfs2"), "/host/rootfs2");
+        assert_eq!(strip_rootfs("/host/root", "/etc/hosts"), "/etc/hosts");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::device_filter::FieldFilter;
 use exporter_kit::exposition::{MetricSet, MetricType};
-use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration, read};
 
@@ -13,8 +13,7 @@ pub const REGISTRATION: Registration = Registration {
     name: "netstat",
     enabled_by_default: true,
     build: |context| {
-        let fields = Regex::new(&context.flags.netstat.fields)
-            .map_err(|e| format!("--collector.netstat.fields: {e}"))?;
+        let fields = FieldFilter::new(&context.flags.netstat.fields, "--collector.netstat.fields")?;
         Ok(Box::new(NetStat {
             netstat: context.paths.proc("net/netstat"),
             snmp: context.paths.proc("net/snmp"),
@@ -41,7 +40,7 @@ struct NetStat {
     netstat: PathBuf,
     snmp: PathBuf,
     snmp6: PathBuf,
-    fields: Regex,
+    fields: FieldFilter,
 }
 
 /// Protocol to field to value text.

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::device_filter::FieldFilter;
 use exporter_kit::exposition::{MetricSet, MetricType};
-use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration, read};
 
@@ -12,8 +12,7 @@ pub const REGISTRATION: Registration = Registration {
     name: "vmstat",
     enabled_by_default: true,
     build: |context| {
-        let fields = Regex::new(&context.flags.vmstat.fields)
-            .map_err(|e| format!("--collector.vmstat.fields: {e}"))?;
+        let fields = FieldFilter::new(&context.flags.vmstat.fields, "--collector.vmstat.fields")?;
         Ok(Box::new(VmStat {
             path: context.paths.proc("vmstat"),
             fields,
@@ -36,7 +35,7 @@ pub struct Flags {
 
 struct VmStat {
     path: PathBuf,
-    fields: Regex,
+    fields: FieldFilter,
 }
 
 impl Collector for VmStat {
