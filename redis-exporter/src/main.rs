@@ -1,11 +1,17 @@
-//! A drop-in replacement for oliver006/redis_exporter.
+//! A drop-in replacement for oliver006/redis_exporter: Redis INFO and
+//! friends as Prometheus metrics, with redis_exporter's names and flags.
+
+mod client;
+mod info;
+mod maps;
+mod scrape;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use exporter_kit::cli::{self, CommonArgs};
-use exporter_kit::exposition::MetricSet;
-use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Scrape};
+use exporter_kit::{ExporterInfo, Readiness};
 
 static INFO: ExporterInfo = ExporterInfo {
     name: "redis_exporter",
@@ -15,23 +21,79 @@ static INFO: ExporterInfo = ExporterInfo {
     default_listen_address: ":9121",
 };
 
+/// redis_exporter's flags, with its environment variable names.
 #[derive(Debug, Parser)]
-struct Args {
+struct RedisArgs {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    redis: RedisFlags,
 }
 
-/// No collectors yet: scrapes carry the exporter's own metrics only.
-struct RedisExporter;
-
-impl Exporter for RedisExporter {
-    async fn collect(&self, _scrape: &Scrape) -> Result<MetricSet, BadRequest> {
-        Ok(MetricSet::new())
-    }
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Redis")]
+pub struct RedisFlags {
+    /// Address of the Redis instance to scrape (redis://, rediss://, unix:// or host:port).
+    #[arg(
+        long = "redis.addr",
+        env = "REDIS_ADDR",
+        value_name = "ADDRESS",
+        default_value = "redis://localhost:6379"
+    )]
+    pub addr: String,
+    /// User name for Redis ACL authentication.
+    #[arg(
+        long = "redis.user",
+        env = "REDIS_USER",
+        value_name = "USER",
+        default_value = ""
+    )]
+    pub user: String,
+    /// Password of the Redis instance.
+    #[arg(
+        long = "redis.password",
+        env = "REDIS_PASSWORD",
+        value_name = "PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub password: String,
+    /// Namespace (prefix) for the metrics.
+    #[arg(
+        long = "namespace",
+        env = "REDIS_EXPORTER_NAMESPACE",
+        value_name = "NAME",
+        default_value = "redis"
+    )]
+    pub namespace: String,
+    /// Timeout for the connection to Redis and each command; the whole scrape
+    /// is also bounded by the scraper's timeout.
+    #[arg(
+        long = "connection-timeout",
+        env = "REDIS_EXPORTER_CONNECTION_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "15s",
+        value_parser = humantime::parse_duration
+    )]
+    pub connection_timeout: Duration,
+    /// Don't send CLIENT SETNAME redis_exporter.
+    #[arg(long = "no-set-client-name", env = "REDIS_EXPORTER_NO_SET_CLIENT_NAME")]
+    pub no_set_client_name: bool,
+    /// Export only Redis metrics: no process_* or promhttp_* families.
+    #[arg(long = "redis-only-metrics", env = "REDIS_EXPORTER_REDIS_ONLY_METRICS")]
+    pub redis_only_metrics: bool,
 }
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse(&INFO);
+    let args: RedisArgs = cli::parse(&INFO);
     args.common.start_logging(&INFO);
-    exporter_kit::serve(&INFO, &args.common.web, Readiness::ready(), RedisExporter)
+    let exporter = match scrape::RedisExporter::new(args.redis) {
+        Ok(exporter) => exporter,
+        Err(message) => cli::fatal(&INFO, message),
+    };
+    let mut web = args.common.web;
+    // redis_exporter's --redis-only-metrics drops the exporter's own process
+    // and build families.
+    web.disable_exporter_metrics |= exporter.redis_only_metrics();
+    exporter_kit::serve(&INFO, &web, Readiness::ready(), exporter)
 }

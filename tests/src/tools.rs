@@ -62,5 +62,15 @@ pub fn inherited_lint(finding: &str) -> bool {
         && finding.ends_with("metric names should be written in 'snake_case' not 'camelCase'");
     let bits_unit = finding.starts_with("node_entropy_")
         && finding.ends_with("use base unit \"bytes\" instead of \"bits\"");
-    camel_case_kernel_names || bits_unit
+    // redis_exporter's INFO field names keep Redis' own units and counter
+    // naming (`_sec`, `_ms`, counters without `_total`).
+    let redis_field_names = finding.starts_with("redis_")
+        && [
+            "should not contain abbreviated units",
+            "should have \"_total\" suffix",
+            "should not have \"_total\" suffix",
+        ]
+        .iter()
+        .any(|rule| finding.contains(rule));
+    camel_case_kernel_names || bits_unit || redis_field_names
 }

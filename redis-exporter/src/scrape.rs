@@ -1,0 +1,178 @@
+//! One scrape of one Redis instance, and the exporter's own families.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use exporter_kit::exposition::{MetricSet, MetricType};
+use exporter_kit::{BadRequest, Exporter, Scrape};
+
+use crate::RedisFlags;
+use crate::client::{Address, Connection, RedisError, text};
+use crate::info;
+
+pub struct RedisExporter {
+    flags: RedisFlags,
+    address: Address,
+    user: Option<String>,
+    password: Option<String>,
+    /// Scrape counts and durations: updated after each scrape, read by the
+    /// next, never held across I/O (concurrent scrapes do not queue).
+    totals: Mutex<Totals>,
+}
+
+#[derive(Default)]
+struct Totals {
+    scrapes: u64,
+    duration_sum: f64,
+    last_duration: f64,
+}
+
+impl RedisExporter {
+    pub fn new(flags: RedisFlags) -> Result<RedisExporter, String> {
+        let (address, credentials) =
+            Address::parse(&flags.addr).map_err(|e| format!("--redis.addr: {e}"))?;
+        let user = Some(flags.user.clone())
+            .filter(|u| !u.is_empty())
+            .or(credentials.user);
+        let password = Some(flags.password.clone())
+            .filter(|p| !p.is_empty())
+            .or(credentials.password);
+        if matches!(address, Address::Tcp { tls: true, .. }) {
+            return Err("--redis.addr: rediss:// (TLS to Redis) is not supported yet".into());
+        }
+        Ok(RedisExporter {
+            flags,
+            address,
+            user,
+            password,
+            totals: Mutex::new(Totals::default()),
+        })
+    }
+
+    pub fn redis_only_metrics(&self) -> bool {
+        self.flags.redis_only_metrics
+    }
+
+    fn namespaced(&self, name: &str) -> String {
+        format!("{}_{name}", self.flags.namespace)
+    }
+
+    /// Connects, authenticates and reads INFO into `out`; returns the time
+    /// the connection took.
+    async fn scrape_redis(
+        &self,
+        deadline: tokio::time::Instant,
+        out: &mut MetricSet,
+    ) -> Result<Duration, RedisError> {
+        let started = Instant::now();
+        let mut connection = Connection::connect(&self.address, deadline).await?;
+        let connect_time = started.elapsed();
+        match (&self.user, &self.password) {
+            (Some(user), Some(password)) => {
+                connection.command(&["AUTH", user, password]).await?;
+            }
+            (None, Some(password)) => {
+                connection.command(&["AUTH", password]).await?;
+            }
+            _ => {}
+        }
+        if !self.flags.no_set_client_name {
+            // Best effort: some managed Redis services refuse it.
+            let _ = connection
+                .command(&["CLIENT", "SETNAME", "redis_exporter"])
+                .await;
+        }
+        let reply = match connection.command(&["INFO", "ALL"]).await {
+            Ok(reply) => reply,
+            Err(RedisError::Server(_)) => connection.command(&["INFO"]).await?,
+            Err(e) => return Err(e),
+        };
+        let info_text =
+            text(&reply).ok_or_else(|| RedisError::Protocol("INFO did not return text".into()))?;
+        let summary = info::extract(&info_text, &self.flags.namespace, out);
+        // Empty databases are reported with 0 keys, up to `databases` (16
+        // when CONFIG is refused, as on many managed services).
+        let databases = match connection.command(&["CONFIG", "GET", "databases"]).await {
+            Ok(redis_protocol::resp2::types::OwnedFrame::Array(items)) => items
+                .get(1)
+                .and_then(text)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(16),
+            Ok(_) | Err(RedisError::Server(_)) => 16,
+            Err(e) => return Err(e),
+        };
+        info::add_empty_databases(
+            &self.flags.namespace,
+            databases,
+            &summary.databases_seen,
+            out,
+        );
+        Ok(connect_time)
+    }
+}
+
+impl Exporter for RedisExporter {
+    async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {
+        let started = Instant::now();
+        let deadline = scrape
+            .deadline()
+            .min(tokio::time::Instant::now() + self.flags.connection_timeout);
+        let mut out = MetricSet::new();
+        let result = self.scrape_redis(deadline, &mut out).await;
+        let elapsed = started.elapsed().as_secs_f64();
+
+        let (up, error) = match &result {
+            Ok(_) => (1.0, String::new()),
+            Err(e) => {
+                log::error!(err:% = e; "Redis scrape failed");
+                (0.0, e.to_string())
+            }
+        };
+        out.single(
+            self.namespaced("up"),
+            "Information about the Redis instance",
+            MetricType::Gauge,
+            up,
+        );
+        out.family(
+            self.namespaced("exporter_last_scrape_error"),
+            "The last scrape error status.",
+            MetricType::Gauge,
+        )
+        .sample(&[("err", &error)], if error.is_empty() { 0.0 } else { 1.0 });
+        out.single(
+            self.namespaced("exporter_last_scrape_duration_seconds"),
+            "exporter_last_scrape_duration_seconds metric",
+            MetricType::Gauge,
+            elapsed,
+        );
+        if let Ok(connect_time) = result {
+            out.single(
+                self.namespaced("exporter_last_scrape_connect_time_seconds"),
+                "exporter_last_scrape_connect_time_seconds metric",
+                MetricType::Gauge,
+                connect_time.as_secs_f64(),
+            );
+        }
+        let (scrapes, sum) = {
+            let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+            totals.scrapes += 1;
+            totals.duration_sum += elapsed;
+            totals.last_duration = elapsed;
+            (totals.scrapes, totals.duration_sum)
+        };
+        out.single(
+            self.namespaced("exporter_scrapes_total"),
+            "Current total redis scrapes.",
+            MetricType::Counter,
+            scrapes as f64,
+        );
+        out.family(
+            self.namespaced("exporter_scrape_duration_seconds"),
+            "Durations of scrapes by the exporter",
+            MetricType::Summary,
+        )
+        .summary(&[], Vec::new(), sum, scrapes);
+        Ok(out)
+    }
+}

@@ -1,0 +1,200 @@
+//! redis-exporter against real redis-server processes on free ports.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use e2e::http;
+use e2e::process::Running;
+use e2e::wait::{self, PATIENCE};
+
+/// A throwaway redis-server, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start(extra: &[&str]) -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let port_text = port.to_string();
+        let mut args = vec![
+            "--port",
+            &port_text,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        args.extend_from_slice(extra);
+        let child = Command::new(e2e::tools::path("redis-server"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let redis = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
+        wait::until(PATIENCE, "redis-server to accept connections", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        redis
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new(e2e::tools::path("redis-cli"))
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    fn address(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn exporter(address: &str, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "--web.listen-address=127.0.0.1:0".to_owned(),
+        format!("--redis.addr={address}"),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Running::start(&e2e::binary::path("redis-exporter"), &args, &[], 1)
+}
+
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn a_standalone_instance_with_data_and_traffic() {
+    let redis = Redis::start(&[]);
+    for i in 0..5 {
+        redis.cli(&["set", &format!("key{i}"), "value"]);
+    }
+    redis.cli(&["set", "expiring", "1", "EX", "1000"]);
+    redis.cli(&["get", "key0"]);
+    redis.cli(&["select", "3"]);
+    let exporter = exporter(&redis.address(), &[]);
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    assert_eq!(
+        value(&text, "redis_exporter_last_scrape_error{err=\"\"}"),
+        Some(0.0)
+    );
+    assert_eq!(value(&text, "redis_db_keys{db=\"db0\"}"), Some(6.0));
+    assert_eq!(
+        value(&text, "redis_db_keys_expiring{db=\"db0\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, "redis_db_keys{db=\"db15\"}"),
+        Some(0.0),
+        "empty databases are reported"
+    );
+    assert!(value(&text, "redis_commands_total{cmd=\"set\"}").unwrap() >= 6.0);
+    assert!(value(&text, "redis_connected_clients").unwrap() >= 1.0);
+    assert!(value(&text, "redis_memory_used_bytes").unwrap() > 0.0);
+    assert!(text.contains("redis_instance_info{"), "{text}");
+    assert!(
+        text.contains("# TYPE redis_keyspace_hits_total counter"),
+        "{text}"
+    );
+
+    let verdict =
+        e2e::tools::promtool_check_metrics(&text).unwrap_or_else(|e| panic!("promtool: {e}"));
+    let unexpected: Vec<_> = verdict
+        .lint
+        .iter()
+        .filter(|f| !e2e::tools::inherited_lint(f))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+}
+
+#[tokio::test]
+async fn passwords_are_used_and_never_shown() {
+    let redis = Redis::start(&["--requirepass", "s3cret-pass"]);
+    let right = exporter(&redis.address(), &["--redis.password=s3cret-pass"]);
+    let text = http::get(right.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+
+    let wrong = exporter(&redis.address(), &["--redis.password=wrong-pass"]);
+    let text = http::get(wrong.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(
+        !text.contains("wrong-pass") && !text.contains("s3cret-pass"),
+        "{text}"
+    );
+    assert!(!wrong.log().iter().any(|l| l.contains("wrong-pass")));
+}
+
+#[tokio::test]
+async fn redis_down_or_frozen_gives_up_zero_quickly() {
+    // Nothing listens on this port.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = exporter(&format!("redis://127.0.0.1:{port}"), &[]);
+    let response = http::get(down.addr(), "/metrics").await.unwrap();
+    assert_eq!(response.status, 200);
+    let text = response.text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(
+        text.contains("redis_exporter_last_scrape_error{err=\"dial redis:"),
+        "{text}"
+    );
+
+    // A Redis that accepts connections and never answers: the scrape's own
+    // deadline, not the 15 s connection timeout, bounds it.
+    let redis = Redis::start(&[]);
+    let frozen = exporter(&redis.address(), &[]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(redis.child.id() as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let response = http::send(
+        frozen.addr(),
+        None,
+        "GET",
+        "/metrics",
+        &[("x-prometheus-scrape-timeout-seconds", "1")],
+    )
+    .await
+    .unwrap();
+    let text = response.text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(text.contains("did not answer in time"), "{text}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(redis.child.id() as i32),
+        nix::sys::signal::Signal::SIGCONT,
+    )
+    .unwrap();
+    let text = http::get(frozen.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "recovers: {text}");
+}
