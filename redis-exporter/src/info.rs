@@ -13,6 +13,8 @@ use crate::maps::{COUNTERS, GAUGES};
 pub struct Summary {
     /// The `db<N>` names INFO listed in its Keyspace section.
     pub databases_seen: Vec<String>,
+    /// `cluster_enabled:1`: CLUSTER INFO has more to say.
+    pub cluster_enabled: bool,
 }
 
 /// redis_exporter's value rule: ok/true are 1, err/fail/false are 0,
@@ -114,6 +116,9 @@ pub fn extract(info: &str, namespace: &str, out: &mut MetricSet) -> Summary {
             continue;
         };
         fields.insert(key, raw);
+        if key == "cluster_enabled" {
+            summary.cluster_enabled = raw == "1";
+        }
         if key.starts_with("master") && key.ends_with("_host") {
             master_host = raw;
         } else if key.starts_with("master") && key.ends_with("_port") {
@@ -437,6 +442,19 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
     };
     let help = help(&metric);
     x.add(&metric, &help, kind, &[], number);
+}
+
+/// CLUSTER INFO's `cluster_*` fields, by the same rule as INFO's.
+pub fn extract_cluster_info(text: &str, namespace: &str, out: &mut MetricSet) {
+    let mut x = Extractor { namespace, out };
+    for line in text.split("\r\n") {
+        let parts: Vec<&str> = line.split(':').collect();
+        if let [key, raw] = parts[..]
+            && key.starts_with("cluster_")
+        {
+            default_rule(&mut x, key, raw);
+        }
+    }
 }
 
 /// `db_keys` and `db_keys_expiring` of 0 for databases INFO did not list,

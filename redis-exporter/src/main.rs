@@ -2,9 +2,12 @@
 //! friends as Prometheus metrics, with redis_exporter's names and flags.
 
 mod client;
+mod config;
 mod info;
+mod latency;
 mod maps;
 mod scrape;
+mod slowlog;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -76,9 +79,26 @@ pub struct RedisFlags {
         value_parser = humantime::parse_duration
     )]
     pub connection_timeout: Duration,
-    /// Don't send CLIENT SETNAME redis_exporter.
-    #[arg(long = "no-set-client-name", env = "REDIS_EXPORTER_NO_SET_CLIENT_NAME")]
-    pub no_set_client_name: bool,
+    /// Whether to set the client name to redis_exporter.
+    #[arg(
+        long = "set-client-name",
+        env = "REDIS_EXPORTER_SET_CLIENT_NAME",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub set_client_name: bool,
+    /// What to use for the CONFIG command ("-" skips it): managed Redis
+    /// services rename or block CONFIG.
+    #[arg(
+        long = "config-command",
+        env = "REDIS_EXPORTER_CONFIG_COMMAND",
+        value_name = "COMMAND",
+        default_value = "CONFIG"
+    )]
+    pub config_command: String,
     /// Export only Redis metrics: no process_* or promhttp_* families.
     #[arg(long = "redis-only-metrics", env = "REDIS_EXPORTER_REDIS_ONLY_METRICS")]
     pub redis_only_metrics: bool,

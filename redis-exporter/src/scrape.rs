@@ -8,7 +8,7 @@ use exporter_kit::{BadRequest, Exporter, Scrape};
 
 use crate::RedisFlags;
 use crate::client::{Address, Connection, RedisError, text};
-use crate::info;
+use crate::{config, info, latency, slowlog};
 
 pub struct RedisExporter {
     flags: RedisFlags,
@@ -76,7 +76,7 @@ impl RedisExporter {
             }
             _ => {}
         }
-        if !self.flags.no_set_client_name {
+        if self.flags.set_client_name {
             // Best effort: some managed Redis services refuse it.
             let _ = connection
                 .command(&["CLIENT", "SETNAME", "redis_exporter"])
@@ -90,24 +90,59 @@ impl RedisExporter {
         let info_text =
             text(&reply).ok_or_else(|| RedisError::Protocol("INFO did not return text".into()))?;
         let summary = info::extract(&info_text, &self.flags.namespace, out);
+        let config = self.read_config(&mut connection).await?;
+        let mut databases = config::extract(&config, &self.flags.namespace, out);
+        if summary.cluster_enabled {
+            databases = Some(1);
+            match connection.command(&["CLUSTER", "INFO"]).await {
+                Ok(reply) => info::extract_cluster_info(
+                    &text(&reply).unwrap_or_default(),
+                    &self.flags.namespace,
+                    out,
+                ),
+                Err(RedisError::Server(message)) => {
+                    log::debug!(err = message.as_str(); "CLUSTER INFO failed")
+                }
+                Err(e) => return Err(e),
+            }
+        }
         // Empty databases are reported with 0 keys, up to `databases` (16
         // when CONFIG is refused, as on many managed services).
-        let databases = match connection.command(&["CONFIG", "GET", "databases"]).await {
-            Ok(redis_protocol::resp2::types::OwnedFrame::Array(items)) => items
-                .get(1)
-                .and_then(text)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(16),
-            Ok(_) | Err(RedisError::Server(_)) => 16,
-            Err(e) => return Err(e),
-        };
         info::add_empty_databases(
             &self.flags.namespace,
-            databases,
+            databases.unwrap_or(16),
             &summary.databases_seen,
             out,
         );
+        slowlog::extract(&mut connection, &self.flags.namespace, out).await?;
+        latency::extract_latest(&mut connection, &self.flags.namespace, out).await?;
         Ok(connect_time)
+    }
+
+    /// `CONFIG GET *` as name/value pairs; empty when the command is
+    /// skipped (`--config-command=-`), renamed away or refused.
+    async fn read_config(
+        &self,
+        connection: &mut Connection,
+    ) -> Result<Vec<(String, String)>, RedisError> {
+        if self.flags.config_command == "-" {
+            return Ok(Vec::new());
+        }
+        match connection
+            .command(&[&self.flags.config_command, "GET", "*"])
+            .await
+        {
+            Ok(redis_protocol::resp2::types::OwnedFrame::Array(items)) => Ok(items
+                .chunks(2)
+                .filter_map(|pair| Some((text(pair.first()?)?, text(pair.get(1)?)?)))
+                .collect()),
+            Ok(_) => Ok(Vec::new()),
+            Err(RedisError::Server(message)) => {
+                log::debug!(err = message.as_str(); "CONFIG GET failed; config metrics skipped");
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -60,6 +60,20 @@ impl Running {
         running
     }
 
+    /// Starts a program that does not log its listening address (older Go
+    /// exporters) and waits until `address` accepts connections.
+    pub fn start_at(binary: &Path, args: &[&str], address: SocketAddr) -> Running {
+        let mut running = Running::start(binary, args, &[], 0);
+        crate::wait::until(PATIENCE, "the program to listen", || {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                panic!("exited ({status}); log:\n{}", running.log().join("\n"));
+            }
+            std::net::TcpStream::connect(address).ok()
+        });
+        running.addresses = vec![address];
+        running
+    }
+
     /// The first listening address.
     pub fn addr(&self) -> SocketAddr {
         self.addresses[0]
