@@ -18,14 +18,25 @@ const MAX_MARGIN: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone)]
 pub struct Scrape {
     deadline: Instant,
+    path: String,
     query: Vec<(String, String)>,
 }
 
 impl Scrape {
-    /// A scrape that must be answered by `deadline`, with the decoded URL
-    /// query pairs.
-    pub fn new(deadline: Instant, query: Vec<(String, String)>) -> Scrape {
-        Scrape { deadline, query }
+    /// A scrape of `path` that must be answered by `deadline`, with the
+    /// decoded URL query pairs.
+    pub fn new(deadline: Instant, path: &str, query: Vec<(String, String)>) -> Scrape {
+        Scrape {
+            deadline,
+            path: path.to_owned(),
+            query,
+        }
+    }
+
+    /// The URL path: the telemetry path, or one of the exporter's
+    /// [`Exporter::scrape_paths`].
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The scrape's deadline from the `X-Prometheus-Scrape-Timeout-Seconds`
@@ -73,6 +84,13 @@ pub trait Exporter: Send + Sync + 'static {
         &self,
         scrape: &Scrape,
     ) -> impl Future<Output = Result<MetricSet, BadRequest>> + Send;
+
+    /// Paths besides the telemetry path that serve scrapes (redis_exporter's
+    /// `/scrape?target=`). Their responses carry only what `collect`
+    /// returns, without the exporter's own metrics.
+    fn scrape_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +113,7 @@ mod tests {
     fn query_values_keep_order() {
         let scrape = Scrape::new(
             Instant::now(),
+            "/metrics",
             vec![
                 ("collect[]".into(), "cpu".into()),
                 ("x".into(), "1".into()),

@@ -90,6 +90,18 @@ pub struct RedisFlags {
         default_missing_value = "true"
     )]
     pub set_client_name: bool,
+    /// Targets `/scrape?target=` may reach: a regular expression matched
+    /// against the whole target (e.g. `redis://10\.0\.0\.[0-9]+:6379`).
+    /// Empty (the default) refuses every `/scrape` request, so the exporter
+    /// cannot be used to probe the network; unix sockets are reachable only
+    /// if the expression names them.
+    #[arg(
+        long = "scrape.allowed-targets",
+        env = "REDIS_EXPORTER_SCRAPE_ALLOWED_TARGETS",
+        value_name = "REGEX",
+        default_value = ""
+    )]
+    pub allowed_targets: String,
     /// What to use for the CONFIG command ("-" skips it): managed Redis
     /// services rename or block CONFIG.
     #[arg(

@@ -10,11 +10,19 @@ use crate::RedisFlags;
 use crate::client::{Address, Connection, RedisError, text};
 use crate::{config, info, latency, slowlog};
 
-pub struct RedisExporter {
-    flags: RedisFlags,
+/// One Redis instance to scrape and how to log in.
+struct Target {
     address: Address,
     user: Option<String>,
     password: Option<String>,
+}
+
+pub struct RedisExporter {
+    flags: RedisFlags,
+    /// `--redis.addr`, scraped on the telemetry path.
+    target: Target,
+    /// `--scrape.allowed-targets`, anchored; `None` refuses every `/scrape`.
+    allowed_targets: Option<regex::Regex>,
     /// Scrape counts and durations: updated after each scrape, read by the
     /// next, never held across I/O (concurrent scrapes do not queue).
     totals: Mutex<Totals>,
@@ -29,24 +37,62 @@ struct Totals {
 
 impl RedisExporter {
     pub fn new(flags: RedisFlags) -> Result<RedisExporter, String> {
-        let (address, credentials) =
-            Address::parse(&flags.addr).map_err(|e| format!("--redis.addr: {e}"))?;
+        let target =
+            Self::target(&flags, &flags.addr, true).map_err(|e| format!("--redis.addr: {e}"))?;
+        let allowed_targets = match flags.allowed_targets.as_str() {
+            "" => None,
+            pattern => Some(
+                regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_err(|e| format!("--scrape.allowed-targets: {e}"))?,
+            ),
+        };
+        Ok(RedisExporter {
+            target,
+            allowed_targets,
+            flags,
+            totals: Mutex::new(Totals::default()),
+        })
+    }
+
+    /// The target for an address; a password inside a `/scrape` target URL
+    /// is ignored (upstream strips it) so it can never end up in a log.
+    fn target(flags: &RedisFlags, text: &str, trust_url_password: bool) -> Result<Target, String> {
+        let (address, credentials) = Address::parse(text)?;
+        if matches!(address, Address::Tcp { tls: true, .. }) {
+            return Err("rediss:// (TLS to Redis) is not supported yet".into());
+        }
         let user = Some(flags.user.clone())
             .filter(|u| !u.is_empty())
             .or(credentials.user);
+        let url_password = credentials.password.filter(|_| trust_url_password);
         let password = Some(flags.password.clone())
             .filter(|p| !p.is_empty())
-            .or(credentials.password);
-        if matches!(address, Address::Tcp { tls: true, .. }) {
-            return Err("--redis.addr: rediss:// (TLS to Redis) is not supported yet".into());
-        }
-        Ok(RedisExporter {
-            flags,
+            .or(url_password);
+        Ok(Target {
             address,
             user,
             password,
-            totals: Mutex::new(Totals::default()),
         })
+    }
+
+    /// The target a `/scrape?target=` request names, if it is allowed.
+    fn requested_target(&self, scrape: &Scrape) -> Result<Target, BadRequest> {
+        let requested = scrape
+            .query_values("target")
+            .next()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| BadRequest("'target' parameter must be specified".into()))?;
+        let allowed = self
+            .allowed_targets
+            .as_ref()
+            .is_some_and(|allowed| allowed.is_match(requested));
+        if !allowed {
+            return Err(BadRequest(
+                "target is not allowed by --scrape.allowed-targets".into(),
+            ));
+        }
+        Self::target(&self.flags, requested, false)
+            .map_err(|e| BadRequest(format!("invalid target: {e}")))
     }
 
     pub fn redis_only_metrics(&self) -> bool {
@@ -61,13 +107,14 @@ impl RedisExporter {
     /// the connection took.
     async fn scrape_redis(
         &self,
+        target: &Target,
         deadline: tokio::time::Instant,
         out: &mut MetricSet,
     ) -> Result<Duration, RedisError> {
         let started = Instant::now();
-        let mut connection = Connection::connect(&self.address, deadline).await?;
+        let mut connection = Connection::connect(&target.address, deadline).await?;
         let connect_time = started.elapsed();
-        match (&self.user, &self.password) {
+        match (&target.user, &target.password) {
             (Some(user), Some(password)) => {
                 connection.command(&["AUTH", user, password]).await?;
             }
@@ -147,13 +194,24 @@ impl RedisExporter {
 }
 
 impl Exporter for RedisExporter {
+    fn scrape_paths(&self) -> &'static [&'static str] {
+        &["/scrape"]
+    }
+
     async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {
+        let requested;
+        let target = if scrape.path() == "/scrape" {
+            requested = self.requested_target(scrape)?;
+            &requested
+        } else {
+            &self.target
+        };
         let started = Instant::now();
         let deadline = scrape
             .deadline()
             .min(tokio::time::Instant::now() + self.flags.connection_timeout);
         let mut out = MetricSet::new();
-        let result = self.scrape_redis(deadline, &mut out).await;
+        let result = self.scrape_redis(target, deadline, &mut out).await;
         let elapsed = started.elapsed().as_secs_f64();
 
         let (up, error) = match &result {

@@ -298,3 +298,57 @@ async fn every_family_of_debians_redis_exporter_is_here() {
         );
     }
 }
+
+#[tokio::test]
+async fn scrape_endpoint_serves_allowed_targets_only() {
+    let redis = Redis::start(&[]);
+    redis.cli(&["set", "k", "v"]);
+    let allowed = format!("redis://127\\.0\\.0\\.1:{}", redis.port);
+    // The main address points nowhere; /scrape names the real instance.
+    let multi = exporter(
+        "redis://127.0.0.1:1",
+        &[&format!("--scrape.allowed-targets={allowed}")],
+    );
+    let addr = multi.addr();
+
+    let response = http::get(addr, &format!("/scrape?target={}", redis.address()))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let text = response.text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    assert_eq!(
+        value(&text, "redis_db_keys{db=\"db0\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("process_cpu_seconds_total"),
+        "only the target's metrics: {text}"
+    );
+
+    for (query, message) in [
+        ("", "'target' parameter must be specified"),
+        ("?target=redis://127.0.0.1:6379", "not allowed"),
+        ("?target=unix:///run/redis.sock", "not allowed"),
+        ("?target=redis://10.0.0.1:6379", "not allowed"),
+    ] {
+        let response = http::get(addr, &format!("/scrape{query}")).await.unwrap();
+        assert_eq!(response.status, 400, "{query}");
+        assert!(
+            response.text().contains(message),
+            "{query}: {}",
+            response.text()
+        );
+    }
+
+    // Without --scrape.allowed-targets nothing can be scraped.
+    let closed = exporter(&redis.address(), &[]);
+    let response = http::get(
+        closed.addr(),
+        &format!("/scrape?target={}", redis.address()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status, 400);
+}

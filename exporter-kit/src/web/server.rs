@@ -322,8 +322,12 @@ impl<E: Exporter> Shared<E> {
                 return response;
             }
         }
-        let known =
-            path == self.telemetry_path || path == "/" || path == "/healthz" || path == "/readyz";
+        let extra_scrape_path = self.exporter.scrape_paths().contains(&path);
+        let known = path == self.telemetry_path
+            || extra_scrape_path
+            || path == "/"
+            || path == "/healthz"
+            || path == "/readyz";
         if !known {
             return text(StatusCode::NOT_FOUND, "404 page not found\n");
         }
@@ -334,8 +338,8 @@ impl<E: Exporter> Shared<E> {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return response;
         }
-        if path == self.telemetry_path {
-            self.metrics(request).await
+        if path == self.telemetry_path || extra_scrape_path {
+            self.metrics(request, !extra_scrape_path).await
         } else {
             self.landing_page()
         }
@@ -347,7 +351,8 @@ impl<E: Exporter> Shared<E> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn metrics(&self, request: &Request<Incoming>) -> HttpResponse {
+    /// Serves a scrape; `own_metrics` adds the exporter's self metrics.
+    async fn metrics(&self, request: &Request<Incoming>, own_metrics: bool) -> HttpResponse {
         let started = Instant::now();
         let handler_metrics = &self.self_metrics.handler;
         let _in_flight = handler_metrics.start();
@@ -381,7 +386,7 @@ impl<E: Exporter> Shared<E> {
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
-        let scrape = Scrape::new(deadline, query);
+        let scrape = Scrape::new(deadline, request.uri().path(), query);
 
         let mut set = match self.exporter.collect(&scrape).await {
             Ok(set) => set,
@@ -390,7 +395,7 @@ impl<E: Exporter> Shared<E> {
                 return text(StatusCode::BAD_REQUEST, format!("{bad_request}\n"));
             }
         };
-        if self.exporter_metrics {
+        if own_metrics && self.exporter_metrics {
             self.self_metrics.write(self.info, &mut set);
         }
         for dropped in set.finish() {
