@@ -352,3 +352,96 @@ async fn scrape_endpoint_serves_allowed_targets_only() {
     .unwrap();
     assert_eq!(response.status, 400);
 }
+
+#[tokio::test]
+async fn replication_is_reported_on_both_sides() {
+    let master = Redis::start(&[]);
+    let master_port = master.port.to_string();
+    let replica = Redis::start(&["--replicaof", "127.0.0.1", &master_port]);
+    wait::until(PATIENCE, "the replica to sync", || {
+        (replica
+            .cli(&["info", "replication"])
+            .contains("master_link_status:up"))
+        .then_some(())
+    });
+    let on_master = exporter(&master.address(), &[]);
+    let on_replica = exporter(&replica.address(), &[]);
+    let master_text = http::get(on_master.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    let replica_text = http::get(on_replica.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+
+    assert_eq!(
+        value(&master_text, "redis_connected_slaves"),
+        Some(1.0),
+        "{master_text}"
+    );
+    assert!(
+        master_text.contains("redis_connected_slave_offset_bytes{slave_ip=\"127.0.0.1\""),
+        "{master_text}"
+    );
+    let link =
+        format!("redis_master_link_up{{master_host=\"127.0.0.1\",master_port=\"{master_port}\"}}");
+    assert_eq!(value(&replica_text, &link), Some(1.0), "{replica_text}");
+    assert!(replica_text.contains("redis_slave_info{"), "{replica_text}");
+    assert!(replica_text.contains("role=\"slave\""), "{replica_text}");
+}
+
+#[tokio::test]
+async fn a_three_node_cluster_reports_cluster_info() {
+    let nodes: Vec<Redis> = (0..3)
+        .map(|_| {
+            Redis::start(&[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+        })
+        .collect();
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let mut create = Command::new(e2e::tools::path("redis-cli"));
+    create.args(["--cluster", "create"]).args(&addresses).args([
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+    ]);
+    let output = create.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    wait::until(PATIENCE, "the cluster to be ok", || {
+        nodes[0]
+            .cli(&["cluster", "info"])
+            .contains("cluster_state:ok")
+            .then_some(())
+    });
+    let exporter = exporter(&nodes[0].address(), &[]);
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    assert_eq!(value(&text, "redis_cluster_enabled"), Some(1.0), "{text}");
+    assert_eq!(value(&text, "redis_cluster_state"), Some(1.0), "{text}");
+    assert_eq!(
+        value(&text, "redis_cluster_known_nodes"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "redis_cluster_slots_assigned"),
+        Some(16384.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("redis_db_keys{db=\"db0\"}") && !text.contains("db=\"db1\""),
+        "one database in cluster mode: {text}"
+    );
+}
