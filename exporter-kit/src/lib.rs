@@ -9,10 +9,12 @@
 //!   strict text parser;
 //! - [`scrape`]: the [`Exporter`] trait and the per-scrape deadline;
 //! - [`self_metrics`]: `process_*`, `promhttp_*` and `<exporter>_build_info`;
-//! - [`logging`]: logfmt or JSON log lines.
+//! - [`logging`]: logfmt or JSON log lines;
+//! - [`file_stamp`]: noticing changed files, for configuration that reloads.
 
 pub mod cli;
 pub mod exposition;
+pub mod file_stamp;
 pub mod logging;
 pub mod scrape;
 pub mod self_metrics;

@@ -6,6 +6,7 @@ mod config;
 mod info;
 mod latency;
 mod maps;
+mod passwords;
 mod scrape;
 mod slowlog;
 
@@ -61,6 +62,15 @@ pub struct RedisFlags {
         hide_env_values = true
     )]
     pub password: String,
+    /// JSON file of Redis URI to password (`{"redis://host:6379": "pass"}`,
+    /// `redis://user@host:6379` for ACL users), used when --redis.password
+    /// is empty; re-read when it changes.
+    #[arg(
+        long = "redis.password-file",
+        env = "REDIS_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    pub password_file: Option<std::path::PathBuf>,
     /// Namespace (prefix) for the metrics.
     #[arg(
         long = "namespace",

@@ -8,6 +8,7 @@ use exporter_kit::{BadRequest, Exporter, Scrape};
 
 use crate::RedisFlags;
 use crate::client::{Address, Connection, RedisError, text};
+use crate::passwords::{self, PasswordFile};
 use crate::{config, info, latency, slowlog};
 
 /// One Redis instance to scrape and how to log in.
@@ -23,6 +24,8 @@ pub struct RedisExporter {
     target: Target,
     /// `--scrape.allowed-targets`, anchored; `None` refuses every `/scrape`.
     allowed_targets: Option<regex::Regex>,
+    /// `--redis.password-file`, consulted when no password flag is given.
+    password_file: Option<PasswordFile>,
     /// Scrape counts and durations: updated after each scrape, read by the
     /// next, never held across I/O (concurrent scrapes do not queue).
     totals: Mutex<Totals>,
@@ -46,9 +49,16 @@ impl RedisExporter {
                     .map_err(|e| format!("--scrape.allowed-targets: {e}"))?,
             ),
         };
+        let password_file = match &flags.password_file {
+            Some(path) if flags.password.is_empty() => {
+                Some(PasswordFile::open(path).map_err(|e| format!("--redis.password-file={e}"))?)
+            }
+            _ => None,
+        };
         Ok(RedisExporter {
             target,
             allowed_targets,
+            password_file,
             flags,
             totals: Mutex::new(Totals::default()),
         })
@@ -114,7 +124,16 @@ impl RedisExporter {
         let started = Instant::now();
         let mut connection = Connection::connect(&target.address, deadline).await?;
         let connect_time = started.elapsed();
-        match (&target.user, &target.password) {
+        let filed_password = match (&target.password, &self.password_file) {
+            (None, Some(file)) => {
+                file.lookup(&passwords::key(&target.address, target.user.as_deref()))
+            }
+            _ => None,
+        };
+        match (
+            &target.user,
+            target.password.as_ref().or(filed_password.as_ref()),
+        ) {
             (Some(user), Some(password)) => {
                 connection.command(&["AUTH", user, password]).await?;
             }

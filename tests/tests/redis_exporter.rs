@@ -445,3 +445,41 @@ async fn a_three_node_cluster_reports_cluster_info() {
         "one database in cluster mode: {text}"
     );
 }
+
+#[tokio::test]
+async fn acl_users_and_the_password_file() {
+    let redis = Redis::start(&[]);
+    redis.cli(&[
+        "acl",
+        "setuser",
+        "monitor",
+        "on",
+        ">monitor-pass",
+        "+@all",
+        "~*",
+    ]);
+    redis.cli(&["acl", "setuser", "default", "off"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("passwords.json");
+    let key = format!("redis://monitor@127.0.0.1:{}", redis.port);
+    std::fs::write(&file, format!("{{\"{key}\": \"monitor-pass\"}}")).unwrap();
+
+    let exporter = exporter(
+        &redis.address(),
+        &[
+            "--redis.user=monitor",
+            &format!("--redis.password-file={}", file.display()),
+        ],
+    );
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+
+    // A changed file applies to the next scrape.
+    std::fs::write(&file, format!("{{\"{key}\": \"stale-pass\"}}")).unwrap();
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(
+        !text.contains("stale-pass") && !text.contains("monitor-pass"),
+        "{text}"
+    );
+}

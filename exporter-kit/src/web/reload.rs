@@ -8,28 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use super::config::{WebConfig, WebConfigError};
-
-/// What identifies one version of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    inode: u64,
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt as _;
-    // Follows symlinks: Kubernetes swaps mounted secrets by relinking.
-    let meta = std::fs::metadata(path).ok()?;
-    Some(Stamp {
-        modified: meta.modified().ok(),
-        len: meta.len(),
-        inode: meta.ino(),
-    })
-}
+use crate::file_stamp::{Stamp, stamp};
 
 /// The web config in force, reloaded when its files change.
 #[derive(Debug)]
