@@ -10,6 +10,8 @@ use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame as _};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::tls::TlsClient;
+
 /// Where a Redis instance listens, parsed from `--redis.addr` or a
 /// `/scrape?target=`: `redis://host:port`, `rediss://host:port` (TLS),
 /// `unix:///path`, or plain `host:port`.
@@ -97,8 +99,8 @@ pub enum RedisError {
     Protocol(String),
     #[error("{0}")]
     Server(String),
-    #[error("{0} is not supported yet")]
-    Unsupported(&'static str),
+    #[error("TLS to redis: {0}")]
+    Tls(String),
 }
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -112,7 +114,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub async fn connect(address: &Address, deadline: Instant) -> Result<Connection, RedisError> {
+    /// Connects to `address` (with `tls` for `rediss://`, verifying
+    /// `server_name`, or the host when not given).
+    pub async fn connect(
+        address: &Address,
+        tls: &TlsClient,
+        deadline: Instant,
+    ) -> Result<Connection, RedisError> {
         let stream: Box<dyn Stream> = match address {
             Address::Unix(path) => {
                 let stream =
@@ -125,7 +133,7 @@ impl Connection {
             Address::Tcp {
                 host,
                 port,
-                tls: false,
+                tls: use_tls,
             } => {
                 let stream = tokio::time::timeout_at(
                     deadline,
@@ -135,10 +143,11 @@ impl Connection {
                 .map_err(|_| RedisError::Timeout)?
                 .map_err(RedisError::Connect)?;
                 let _ = stream.set_nodelay(true);
-                Box::new(stream)
-            }
-            Address::Tcp { tls: true, .. } => {
-                return Err(RedisError::Unsupported("TLS to Redis (rediss://)"));
+                if *use_tls {
+                    Box::new(tls.handshake(host, stream, deadline).await?)
+                } else {
+                    Box::new(stream)
+                }
             }
         };
         Ok(Connection {

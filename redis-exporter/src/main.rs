@@ -9,6 +9,7 @@ mod maps;
 mod passwords;
 mod scrape;
 mod slowlog;
+mod tls;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -121,6 +122,8 @@ pub struct RedisFlags {
         default_value = "CONFIG"
     )]
     pub config_command: String,
+    #[command(flatten)]
+    pub tls: tls::TlsFlags,
     /// Export only Redis metrics: no process_* or promhttp_* families.
     #[arg(long = "redis-only-metrics", env = "REDIS_EXPORTER_REDIS_ONLY_METRICS")]
     pub redis_only_metrics: bool,

@@ -9,6 +9,7 @@ use exporter_kit::{BadRequest, Exporter, Scrape};
 use crate::RedisFlags;
 use crate::client::{Address, Connection, RedisError, text};
 use crate::passwords::{self, PasswordFile};
+use crate::tls::TlsClient;
 use crate::{config, info, latency, slowlog};
 
 /// One Redis instance to scrape and how to log in.
@@ -26,6 +27,8 @@ pub struct RedisExporter {
     allowed_targets: Option<regex::Regex>,
     /// `--redis.password-file`, consulted when no password flag is given.
     password_file: Option<PasswordFile>,
+    /// TLS settings for `rediss://` targets.
+    tls: TlsClient,
     /// Scrape counts and durations: updated after each scrape, read by the
     /// next, never held across I/O (concurrent scrapes do not queue).
     totals: Mutex<Totals>,
@@ -55,10 +58,12 @@ impl RedisExporter {
             }
             _ => None,
         };
+        let tls = TlsClient::new(flags.tls.clone())?;
         Ok(RedisExporter {
             target,
             allowed_targets,
             password_file,
+            tls,
             flags,
             totals: Mutex::new(Totals::default()),
         })
@@ -68,9 +73,6 @@ impl RedisExporter {
     /// is ignored (upstream strips it) so it can never end up in a log.
     fn target(flags: &RedisFlags, text: &str, trust_url_password: bool) -> Result<Target, String> {
         let (address, credentials) = Address::parse(text)?;
-        if matches!(address, Address::Tcp { tls: true, .. }) {
-            return Err("rediss:// (TLS to Redis) is not supported yet".into());
-        }
         let user = Some(flags.user.clone())
             .filter(|u| !u.is_empty())
             .or(credentials.user);
@@ -122,7 +124,7 @@ impl RedisExporter {
         out: &mut MetricSet,
     ) -> Result<Duration, RedisError> {
         let started = Instant::now();
-        let mut connection = Connection::connect(&target.address, deadline).await?;
+        let mut connection = Connection::connect(&target.address, &self.tls, deadline).await?;
         let connect_time = started.elapsed();
         let filed_password = match (&target.password, &self.password_file) {
             (None, Some(file)) => {

@@ -16,11 +16,7 @@ struct Redis {
 
 impl Redis {
     fn start(extra: &[&str]) -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let port_text = port.to_string();
         let mut args = vec![
@@ -481,5 +477,121 @@ async fn acl_users_and_the_password_file() {
     assert!(
         !text.contains("stale-pass") && !text.contains("monitor-pass"),
         "{text}"
+    );
+}
+
+/// A port nobody listens on yet.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn tls_targets_are_verified_against_the_given_ca() {
+    let ca = e2e::pki::TestCa::new("redis test CA");
+    let server = ca.server("redis");
+    let client = ca.client("exporter");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let ca_file = write("ca.pem", &ca.cert_pem());
+    let server_cert = write("server.pem", &server.cert_pem);
+    let server_key = write("server.key", &server.key_pem);
+    let client_cert = write("client.pem", &client.cert_pem);
+    let client_key = write("client.key", &client.key_pem);
+    let other_ca_file = write(
+        "other-ca.pem",
+        &e2e::pki::TestCa::new("someone else").cert_pem(),
+    );
+
+    let tls_port = free_port().to_string();
+    let redis = Redis::start(&[
+        "--tls-port",
+        &tls_port,
+        "--tls-cert-file",
+        &server_cert,
+        "--tls-key-file",
+        &server_key,
+        "--tls-ca-cert-file",
+        &ca_file,
+    ]);
+    redis.cli(&["set", "over-tls", "1"]);
+    wait::until(PATIENCE, "redis-server TLS port", || {
+        std::net::TcpStream::connect(("127.0.0.1", tls_port.parse::<u16>().unwrap())).ok()
+    });
+    let address = format!("rediss://localhost:{tls_port}");
+
+    // Redis requires client certificates by default: with one, it works.
+    let exporter_with_cert = exporter(
+        &address,
+        &[
+            &format!("--tls-ca-cert-file={ca_file}"),
+            &format!("--tls-client-cert-file={client_cert}"),
+            &format!("--tls-client-key-file={client_key}"),
+        ],
+    );
+    let text = http::get(exporter_with_cert.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    assert_eq!(
+        value(&text, "redis_db_keys{db=\"db0\"}"),
+        Some(1.0),
+        "{text}"
+    );
+
+    // Without a client certificate, Redis refuses the handshake.
+    let exporter_without_cert = exporter(&address, &[&format!("--tls-ca-cert-file={ca_file}")]);
+    let text = http::get(exporter_without_cert.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+
+    // A server certificate from another CA is refused, unless verification
+    // is explicitly skipped.
+    let wrong_ca = [
+        format!("--tls-ca-cert-file={other_ca_file}"),
+        format!("--tls-client-cert-file={client_cert}"),
+        format!("--tls-client-key-file={client_key}"),
+    ];
+    let wrong_ca: Vec<&str> = wrong_ca.iter().map(String::as_str).collect();
+    let refusing = exporter(&address, &wrong_ca);
+    let text = http::get(refusing.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(
+        text.contains("redis_exporter_last_scrape_error{err=\"TLS"),
+        "{text}"
+    );
+
+    let skipping = exporter(
+        &address,
+        &[&wrong_ca[..], &["--skip-tls-verification"]].concat(),
+    );
+    let text = http::get(skipping.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+}
+
+#[test]
+fn unreadable_tls_files_stop_start_up_with_the_flag_named() {
+    let output = Command::new(e2e::binary::path("redis-exporter"))
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--tls-ca-cert-file=/nonexistent/ca.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--tls-ca-cert-file=/nonexistent/ca.pem"),
+        "{stderr}"
     );
 }
