@@ -2,7 +2,9 @@
 //! under their mapped names; keyspace, command, latency, error and
 //! replication lines into labelled families; everything else dropped.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 
@@ -32,7 +34,10 @@ fn pairs(text: &str) -> Option<Vec<(&str, &str)>> {
     text.split(',').map(|part| part.split_once('=')).collect()
 }
 
-fn sanitize(key: &str) -> String {
+fn sanitize(key: &str) -> Cow<'_, str> {
+    if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Cow::Borrowed(key);
+    }
     key.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
@@ -44,11 +49,38 @@ fn sanitize(key: &str) -> String {
         .collect()
 }
 
-fn lookup(map: &[(&'static str, &'static str)], field: &str) -> Option<&'static str> {
-    map.iter()
-        .find(|(info_field, _)| *info_field == field)
-        .map(|(_, metric)| *metric)
+/// A mapped INFO field: its metric name, and whether upstream exports it
+/// as a counter.
+struct Mapped {
+    metric: &'static str,
+    counter: bool,
 }
+
+/// `GAUGES` and `COUNTERS` by INFO field, built once: every scrape looks
+/// up a couple of hundred fields. Upstream's name comes from its gauge
+/// table when a field is in both; the type from its counter table.
+static MAPPED: LazyLock<HashMap<&'static str, Mapped>> = LazyLock::new(|| {
+    let mut mapped = HashMap::with_capacity(GAUGES.len() + COUNTERS.len());
+    for (field, metric) in COUNTERS {
+        mapped.insert(
+            field,
+            Mapped {
+                metric,
+                counter: true,
+            },
+        );
+    }
+    for (field, metric) in GAUGES {
+        mapped
+            .entry(field)
+            .and_modify(|m: &mut Mapped| m.metric = metric)
+            .or_insert(Mapped {
+                metric,
+                counter: false,
+            });
+    }
+    mapped
+});
 
 /// `redis_instance_info` labels, all from INFO fields of the same name.
 const INSTANCE_LABELS: [&str; 10] = [
@@ -412,8 +444,7 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
         return;
     }
     let field = sanitize(key);
-    let counter = lookup(&COUNTERS, &field);
-    let mapped = lookup(&GAUGES, &field).or(counter);
+    let mapped = MAPPED.get(field.as_ref());
     let included = mapped.is_some()
         || key.starts_with("db")
         || key.starts_with("cmdstat_")
@@ -424,7 +455,7 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
     let Some(mut number) = value(raw) else {
         return;
     };
-    let mut metric = mapped.map_or(field.clone(), str::to_owned);
+    let mut metric = mapped.map_or_else(|| field.into_owned(), |m| m.metric.to_owned());
     match metric.as_str() {
         "latest_fork_usec" => {
             metric = "latest_fork_seconds".to_owned();
@@ -435,7 +466,7 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
         }
         _ => {}
     }
-    let kind = if counter.is_some() {
+    let kind = if mapped.is_some_and(|m| m.counter) {
         MetricType::Counter
     } else {
         MetricType::Gauge

@@ -2,9 +2,11 @@
 //! real sockets (plain HTTP, TLS, client certificates), make throwaway
 //! certificate authorities, and wait for conditions with deadlines.
 
+pub mod bench;
 pub mod binary;
 pub mod http;
 pub mod pki;
 pub mod process;
+pub mod redis;
 pub mod tools;
 pub mod wait;

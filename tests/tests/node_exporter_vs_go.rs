@@ -5,8 +5,8 @@
 //! must agree.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 
+use e2e::bench::free_port;
 use e2e::http;
 use e2e::process::Running;
 use exporter_kit::exposition::{MetricSet, MetricType, Value, parse};
@@ -132,14 +132,6 @@ fn labels_of(set: &MetricSet, name: &str) -> Vec<BTreeMap<String, String>> {
                 .collect()
         })
         .collect()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -1,73 +1,12 @@
 //! redis-exporter against real redis-server processes on free ports.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use e2e::bench::free_port;
 use e2e::http;
 use e2e::process::Running;
+use e2e::redis::Redis;
 use e2e::wait::{self, PATIENCE};
-
-/// A throwaway redis-server, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start(extra: &[&str]) -> Redis {
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let port_text = port.to_string();
-        let mut args = vec![
-            "--port",
-            &port_text,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ];
-        args.extend_from_slice(extra);
-        let child = Command::new(e2e::tools::path("redis-server"))
-            .args(&args)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let redis = Redis {
-            child,
-            port,
-            _dir: dir,
-        };
-        wait::until(PATIENCE, "redis-server to accept connections", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
-        redis
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new(e2e::tools::path("redis-cli"))
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    }
-
-    fn address(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn exporter(address: &str, extra: &[&str]) -> Running {
     let mut args = vec![
@@ -150,11 +89,7 @@ async fn passwords_are_used_and_never_shown() {
 #[tokio::test]
 async fn redis_down_or_frozen_gives_up_zero_quickly() {
     // Nothing listens on this port.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let down = exporter(&format!("redis://127.0.0.1:{port}"), &[]);
     let response = http::get(down.addr(), "/metrics").await.unwrap();
     assert_eq!(response.status, 200);
@@ -170,7 +105,7 @@ async fn redis_down_or_frozen_gives_up_zero_quickly() {
     let redis = Redis::start(&[]);
     let frozen = exporter(&redis.address(), &[]);
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(redis.child.id() as i32),
+        nix::unistd::Pid::from_raw(redis.pid() as i32),
         nix::sys::signal::Signal::SIGSTOP,
     )
     .unwrap();
@@ -187,7 +122,7 @@ async fn redis_down_or_frozen_gives_up_zero_quickly() {
     assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
     assert!(text.contains("did not answer in time"), "{text}");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(redis.child.id() as i32),
+        nix::unistd::Pid::from_raw(redis.pid() as i32),
         nix::sys::signal::Signal::SIGCONT,
     )
     .unwrap();
@@ -226,11 +161,7 @@ async fn every_family_of_debians_redis_exporter_is_here() {
     let redis = Redis::start(&[]);
     redis.cli(&["set", "a", "1"]);
     redis.cli(&["set", "b", "2", "EX", "100"]);
-    let go_port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let go_port = free_port();
     let go_address: std::net::SocketAddr = format!("127.0.0.1:{go_port}").parse().unwrap();
     let go = Running::start_at(
         &e2e::tools::path("prometheus-redis-exporter"),
@@ -478,15 +409,6 @@ async fn acl_users_and_the_password_file() {
         !text.contains("stale-pass") && !text.contains("monitor-pass"),
         "{text}"
     );
-}
-
-/// A port nobody listens on yet.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -1,0 +1,160 @@
+//! Side-by-side benchmark: our redis-exporter (release build) against
+//! Debian's Go prometheus-redis-exporter, in the same run.
+//!
+//! First both scrape one redis-server holding 10,000 keys in four databases,
+//! alternately; then both serve `/scrape?target=` for 100 redis-servers.
+//!
+//! Usage: `cargo run --release -p e2e --bin redis-bench -- [SCRAPES]`
+//! Prints Markdown tables for BENCHMARKS.md.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use e2e::bench::{free_port, median, usage};
+use e2e::binary::{self, Profile};
+use e2e::http;
+use e2e::process::Running;
+use e2e::redis::Redis;
+
+/// Both exporters against `main_address`; ours allows every /scrape target,
+/// as Go's does.
+fn exporters(ours_binary: &std::path::Path, main_address: &str) -> [(&'static str, Running); 2] {
+    let ours = Running::start(
+        ours_binary,
+        &[
+            "--web.listen-address=127.0.0.1:0",
+            &format!("--redis.addr={main_address}"),
+            "--scrape.allowed-targets=.*",
+        ],
+        &[],
+        1,
+    );
+    let go_address: SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("an address");
+    let go = Running::start_at(
+        &e2e::tools::path("prometheus-redis-exporter"),
+        &[
+            &format!("--redis.addr={main_address}"),
+            &format!("--web.listen-address={go_address}"),
+        ],
+        go_address,
+    );
+    [
+        ("redis-exporter (Rust)", ours),
+        ("redis_exporter 1.45 (Go, Debian)", go),
+    ]
+}
+
+fn samples(body: &str) -> usize {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let scrapes: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse().expect("SCRAPES is a number"))
+        .unwrap_or(300);
+    let ours_binary = binary::build("redis-exporter", Profile::Release);
+
+    let redis = Redis::start(&["--enable-debug-command", "yes"]);
+    for db in 0..4 {
+        redis.cli(&["-n", &db.to_string(), "debug", "populate", "2500"]);
+    }
+    let targets = exporters(&ours_binary, &redis.address());
+    for (_, running) in &targets {
+        for _ in 0..5 {
+            http::get(running.addr(), "/metrics").await.expect("scrape");
+        }
+    }
+    let before: Vec<f64> = targets
+        .iter()
+        .map(|(_, r)| usage(r.pid()).cpu_seconds)
+        .collect();
+    let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut last_body = [String::new(), String::new()];
+    for round in 0..scrapes {
+        // Alternate who goes first so neither always meets a warmer Redis.
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for index in order {
+            let started = Instant::now();
+            let response = http::get(targets[index].1.addr(), "/metrics")
+                .await
+                .expect("scrape");
+            latencies[index].push(started.elapsed());
+            last_body[index] = response.text();
+        }
+    }
+    println!(
+        "One Redis (10,000 keys in 4 databases): {scrapes} scrapes per exporter, alternating.\n"
+    );
+    println!("| exporter | samples | bytes | CPU per scrape | median latency | peak RSS |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (index, (name, running)) in targets.iter().enumerate() {
+        let after = usage(running.pid());
+        let cpu = (after.cpu_seconds - before[index]) / scrapes as f64;
+        let latency = median(&mut latencies[index]);
+        println!(
+            "| {name} | {} | {} | {:.3} ms | {:.3} ms | {:.1} MiB |",
+            samples(&last_body[index]),
+            last_body[index].len(),
+            cpu * 1000.0,
+            latency.as_secs_f64() * 1000.0,
+            after.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+        ratios.push((cpu, latency.as_secs_f64(), after.peak_rss_bytes as f64));
+    }
+    println!(
+        "\nRatios (Rust / Go): CPU per scrape {:.2}, median latency {:.2}, peak RSS {:.2}.",
+        ratios[0].0 / ratios[1].0,
+        ratios[0].1 / ratios[1].1,
+        ratios[0].2 / ratios[1].2
+    );
+    drop(targets);
+
+    let fleet: Vec<Redis> = (0..100).map(|_| Redis::start(&[])).collect();
+    let targets = exporters(&ours_binary, &fleet[0].address());
+    let rounds = 5;
+    println!(
+        "\n/scrape?target= over {} redis-servers, {rounds} rounds, one target at a time.\n",
+        fleet.len()
+    );
+    println!("| exporter | CPU per target scrape | peak RSS |");
+    println!("|---|---:|---:|");
+    let mut ratios = Vec::new();
+    for (name, running) in &targets {
+        let before = usage(running.pid()).cpu_seconds;
+        for _ in 0..rounds {
+            for redis in &fleet {
+                let response = http::get(
+                    running.addr(),
+                    &format!("/scrape?target={}", redis.address()),
+                )
+                .await
+                .expect("scrape");
+                assert!(
+                    response.text().contains("redis_up 1"),
+                    "{name} could not scrape {}",
+                    redis.address()
+                );
+            }
+        }
+        let after = usage(running.pid());
+        let cpu = (after.cpu_seconds - before) / (rounds * fleet.len()) as f64;
+        println!(
+            "| {name} | {:.3} ms | {:.1} MiB |",
+            cpu * 1000.0,
+            after.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+        ratios.push((cpu, after.peak_rss_bytes as f64));
+    }
+    println!(
+        "\nRatios (Rust / Go): CPU per target scrape {:.2}, peak RSS {:.2}.",
+        ratios[0].0 / ratios[1].0,
+        ratios[0].1 / ratios[1].1
+    );
+}
