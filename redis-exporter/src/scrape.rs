@@ -21,8 +21,9 @@ struct Target {
 
 pub struct RedisExporter {
     flags: RedisFlags,
-    /// `--redis.addr`, scraped on the telemetry path.
-    target: Target,
+    /// `--redis.addr`, scraped on the telemetry path; empty for an exporter
+    /// that only serves `/scrape`.
+    target: Option<Target>,
     /// `--scrape.allowed-targets`, anchored; `None` refuses every `/scrape`.
     allowed_targets: Option<regex::Regex>,
     /// `--redis.password-file`, consulted when no password flag is given.
@@ -36,15 +37,21 @@ pub struct RedisExporter {
 
 #[derive(Default)]
 struct Totals {
+    /// Requests on the telemetry and scrape paths.
     scrapes: u64,
+    /// Scrapes of a Redis instance, and their total duration.
+    observed: u64,
     duration_sum: f64,
-    last_duration: f64,
 }
 
 impl RedisExporter {
     pub fn new(flags: RedisFlags) -> Result<RedisExporter, String> {
-        let target =
-            Self::target(&flags, &flags.addr, true).map_err(|e| format!("--redis.addr: {e}"))?;
+        let target = match flags.addr.as_str() {
+            "" => None,
+            addr => {
+                Some(Self::target(&flags, addr, true).map_err(|e| format!("--redis.addr: {e}"))?)
+            }
+        };
         let allowed_targets = match flags.allowed_targets.as_str() {
             "" => None,
             pattern => Some(
@@ -105,6 +112,32 @@ impl RedisExporter {
         }
         Self::target(&self.flags, requested, false)
             .map_err(|e| BadRequest(format!("invalid target: {e}")))
+    }
+
+    /// `exporter_scrapes_total` and the scrape duration summary, after
+    /// counting this scrape and, if Redis was scraped, its duration.
+    fn add_totals(&self, scraped_in: Option<f64>, out: &mut MetricSet) {
+        let (scrapes, observed, sum) = {
+            let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+            totals.scrapes += 1;
+            if let Some(elapsed) = scraped_in {
+                totals.observed += 1;
+                totals.duration_sum += elapsed;
+            }
+            (totals.scrapes, totals.observed, totals.duration_sum)
+        };
+        out.single(
+            self.namespaced("exporter_scrapes_total"),
+            "Current total redis scrapes.",
+            MetricType::Counter,
+            scrapes as f64,
+        );
+        out.family(
+            self.namespaced("exporter_scrape_duration_seconds"),
+            "Durations of scrapes by the exporter",
+            MetricType::Summary,
+        )
+        .summary(&[], Vec::new(), sum, observed);
     }
 
     pub fn redis_only_metrics(&self) -> bool {
@@ -225,7 +258,16 @@ impl Exporter for RedisExporter {
             requested = self.requested_target(scrape)?;
             &requested
         } else {
-            &self.target
+            match &self.target {
+                Some(target) => target,
+                // As upstream: without --redis.addr the telemetry path has
+                // only the scrape totals.
+                None => {
+                    let mut out = MetricSet::new();
+                    self.add_totals(None, &mut out);
+                    return Ok(out);
+                }
+            }
         };
         let started = Instant::now();
         let deadline = scrape
@@ -268,25 +310,7 @@ impl Exporter for RedisExporter {
                 connect_time.as_secs_f64(),
             );
         }
-        let (scrapes, sum) = {
-            let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-            totals.scrapes += 1;
-            totals.duration_sum += elapsed;
-            totals.last_duration = elapsed;
-            (totals.scrapes, totals.duration_sum)
-        };
-        out.single(
-            self.namespaced("exporter_scrapes_total"),
-            "Current total redis scrapes.",
-            MetricType::Counter,
-            scrapes as f64,
-        );
-        out.family(
-            self.namespaced("exporter_scrape_duration_seconds"),
-            "Durations of scrapes by the exporter",
-            MetricType::Summary,
-        )
-        .summary(&[], Vec::new(), sum, scrapes);
+        self.add_totals(Some(elapsed), &mut out);
         Ok(out)
     }
 }

@@ -517,3 +517,46 @@ fn unreadable_tls_files_stop_start_up_with_the_flag_named() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_empty_redis_addr_serves_only_scrape_totals_like_upstream() {
+    let redis = Redis::start(&[]);
+    let go_address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let go = Running::start_at(
+        &e2e::tools::path("prometheus-redis-exporter"),
+        &[
+            "--redis.addr=",
+            &format!("--web.listen-address={go_address}"),
+        ],
+        go_address,
+    );
+    let ours = exporter("", &["--scrape.allowed-targets=.*"]);
+    for running in [&go, &ours] {
+        let text = http::get(running.addr(), "/metrics").await.unwrap().text();
+        assert_eq!(value(&text, "redis_up"), None, "{text}");
+        assert!(
+            value(&text, "redis_exporter_scrapes_total").is_some(),
+            "{text}"
+        );
+        let scraped = http::get(
+            running.addr(),
+            &format!("/scrape?target={}", redis.address()),
+        )
+        .await
+        .unwrap()
+        .text();
+        assert_eq!(value(&scraped, "redis_up"), Some(1.0), "{scraped}");
+    }
+    let text = http::get(ours.addr(), "/metrics").await.unwrap().text();
+    // Both requests count; only the one that reached Redis was timed.
+    assert_eq!(
+        value(&text, "redis_exporter_scrapes_total"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "redis_exporter_scrape_duration_seconds_count"),
+        Some(1.0),
+        "{text}"
+    );
+}
