@@ -208,6 +208,7 @@ pub fn fatal(info: &ExporterInfo, message: impl std::fmt::Display) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::self_metrics::BuildInfoLabels;
     use clap::Parser;
 
     const INFO: ExporterInfo = ExporterInfo {
@@ -216,6 +217,7 @@ mod tests {
         version: "1.2.3",
         description: "A demo.",
         default_listen_address: ":9999",
+        build_info: BuildInfoLabels::Common,
     };
 
     #[derive(Debug, Parser)]

@@ -27,6 +27,8 @@ pub use web::{Readiness, Server};
 
 /// The git revision the suite was built from.
 pub const REVISION: &str = env!("EXPORTER_KIT_REVISION");
+/// The committer date of that revision (ISO 8601).
+pub const COMMIT_DATE: &str = env!("EXPORTER_KIT_COMMIT_DATE");
 /// The compiler that built it.
 pub const RUST_VERSION: &str = env!("EXPORTER_KIT_RUSTC_VERSION");
 
@@ -42,6 +44,8 @@ pub struct ExporterInfo {
     pub description: &'static str,
     /// The Go exporter's default `--web.listen-address`.
     pub default_listen_address: &'static str,
+    /// The label names of the Go exporter's `<name>_build_info`.
+    pub build_info: self_metrics::BuildInfoLabels,
 }
 
 /// Runs `exporter` behind the web server until SIGTERM or SIGINT, then lets

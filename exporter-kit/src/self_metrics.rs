@@ -219,19 +219,47 @@ impl SelfMetrics {
     }
 }
 
-/// `<exporter>_build_info{version,revision,rustversion} 1`.
+/// Which labels `<exporter>_build_info` carries: the Go exporter's names,
+/// so dashboards that read them keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildInfoLabels {
+    /// prometheus/common's: `version`, `revision`, and the compiler as
+    /// `rustversion` (for `goversion`).
+    Common,
+    /// redis_exporter's: `version`, `commit_sha`, `build_date` (the commit's
+    /// date, so builds stay reproducible) and the compiler as `golang_version`.
+    RedisExporter,
+}
+
+/// `<exporter>_build_info{...} 1`, labelled as [`BuildInfoLabels`] says.
 pub fn write_build_info(info: &ExporterInfo, set: &mut MetricSet) {
     let name = format!("{}_build_info", info.name);
-    let help = format!(
-        "A metric with a constant '1' value labeled by version, revision, and rustversion from which {} was built.",
-        info.name
-    );
-    set.family(name, help, MetricType::Gauge).sample(
-        &[
-            ("version", info.version),
-            ("revision", crate::REVISION),
-            ("rustversion", crate::RUST_VERSION),
-        ],
-        1.0,
-    );
+    match info.build_info {
+        BuildInfoLabels::Common => {
+            let help = format!(
+                "A metric with a constant '1' value labeled by version, revision, and rustversion from which {} was built.",
+                info.name
+            );
+            set.family(name, help, MetricType::Gauge).sample(
+                &[
+                    ("version", info.version),
+                    ("revision", crate::REVISION),
+                    ("rustversion", crate::RUST_VERSION),
+                ],
+                1.0,
+            );
+        }
+        BuildInfoLabels::RedisExporter => {
+            set.family(name, "redis exporter build_info", MetricType::Gauge)
+                .sample(
+                    &[
+                        ("version", info.version),
+                        ("commit_sha", crate::REVISION),
+                        ("build_date", crate::COMMIT_DATE),
+                        ("golang_version", crate::RUST_VERSION),
+                    ],
+                    1.0,
+                );
+        }
+    }
 }

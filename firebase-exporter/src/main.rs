@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use exporter_kit::cli::{self, CommonArgs};
 use exporter_kit::exposition::MetricSet;
+use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Scrape};
 
 static INFO: ExporterInfo = ExporterInfo {
@@ -13,6 +14,7 @@ static INFO: ExporterInfo = ExporterInfo {
     version: env!("CARGO_PKG_VERSION"),
     description: "Prometheus exporter for Firebase Authentication user counts.",
     default_listen_address: ":9893",
+    build_info: BuildInfoLabels::Common,
 };
 
 #[derive(Debug, Parser)]

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, Parser};
 use exporter_kit::cli::{self, CommonArgs};
+use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{ExporterInfo, Readiness};
 
 use collector::{Context, Paths, Registration};
@@ -25,6 +26,7 @@ static INFO: ExporterInfo = ExporterInfo {
     version: env!("CARGO_PKG_VERSION"),
     description: "Prometheus exporter for hardware and OS metrics exposed by the Linux kernel.",
     default_listen_address: ":9100",
+    build_info: BuildInfoLabels::Common,
 };
 
 #[derive(Debug, Parser)]

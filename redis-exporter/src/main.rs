@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use exporter_kit::cli::{self, CommonArgs};
+use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{ExporterInfo, Readiness};
 
 static INFO: ExporterInfo = ExporterInfo {
@@ -24,6 +25,7 @@ static INFO: ExporterInfo = ExporterInfo {
     version: env!("CARGO_PKG_VERSION"),
     description: "Prometheus exporter for Redis metrics.",
     default_listen_address: ":9121",
+    build_info: BuildInfoLabels::RedisExporter,
 };
 
 /// redis_exporter's flags, with its environment variable names.

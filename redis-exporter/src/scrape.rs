@@ -35,13 +35,15 @@ pub struct RedisExporter {
     totals: Mutex<Totals>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Totals {
     /// Requests on the telemetry and scrape paths.
     scrapes: u64,
     /// Scrapes of a Redis instance, and their total duration.
     observed: u64,
     duration_sum: f64,
+    /// `/scrape` requests refused as bad.
+    request_errors: u64,
 }
 
 impl RedisExporter {
@@ -114,30 +116,45 @@ impl RedisExporter {
             .map_err(|e| BadRequest(format!("invalid target: {e}")))
     }
 
-    /// `exporter_scrapes_total` and the scrape duration summary, after
-    /// counting this scrape and, if Redis was scraped, its duration.
-    fn add_totals(&self, scraped_in: Option<f64>, out: &mut MetricSet) {
-        let (scrapes, observed, sum) = {
+    /// `exporter_scrapes_total`, the scrape duration summary and
+    /// `target_scrape_request_errors_total`. The telemetry path reports
+    /// running totals (counting this request and, if Redis was scraped, its
+    /// duration); a `/scrape` response reports only itself, as upstream
+    /// builds a fresh exporter for each.
+    fn add_totals(&self, on_scrape_path: bool, scraped_in: Option<f64>, out: &mut MetricSet) {
+        let this_request = Totals {
+            scrapes: 1,
+            observed: u64::from(scraped_in.is_some()),
+            duration_sum: scraped_in.unwrap_or(0.0),
+            request_errors: 0,
+        };
+        let totals = if on_scrape_path {
+            this_request
+        } else {
             let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
-            totals.scrapes += 1;
-            if let Some(elapsed) = scraped_in {
-                totals.observed += 1;
-                totals.duration_sum += elapsed;
-            }
-            (totals.scrapes, totals.observed, totals.duration_sum)
+            totals.scrapes += this_request.scrapes;
+            totals.observed += this_request.observed;
+            totals.duration_sum += this_request.duration_sum;
+            totals.clone()
         };
         out.single(
             self.namespaced("exporter_scrapes_total"),
             "Current total redis scrapes.",
             MetricType::Counter,
-            scrapes as f64,
+            totals.scrapes as f64,
         );
         out.family(
             self.namespaced("exporter_scrape_duration_seconds"),
             "Durations of scrapes by the exporter",
             MetricType::Summary,
         )
-        .summary(&[], Vec::new(), sum, observed);
+        .summary(&[], Vec::new(), totals.duration_sum, totals.observed);
+        out.single(
+            self.namespaced("target_scrape_request_errors_total"),
+            "Errors in requests to the exporter",
+            MetricType::Counter,
+            totals.request_errors as f64,
+        );
     }
 
     pub fn redis_only_metrics(&self) -> bool {
@@ -254,8 +271,12 @@ impl Exporter for RedisExporter {
 
     async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {
         let requested;
-        let target = if scrape.path() == "/scrape" {
-            requested = self.requested_target(scrape)?;
+        let on_scrape_path = scrape.path() == "/scrape";
+        let target = if on_scrape_path {
+            requested = self.requested_target(scrape).inspect_err(|_| {
+                let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+                totals.request_errors += 1;
+            })?;
             &requested
         } else {
             match &self.target {
@@ -264,7 +285,7 @@ impl Exporter for RedisExporter {
                 // only the scrape totals.
                 None => {
                     let mut out = MetricSet::new();
-                    self.add_totals(None, &mut out);
+                    self.add_totals(false, None, &mut out);
                     return Ok(out);
                 }
             }
@@ -310,7 +331,7 @@ impl Exporter for RedisExporter {
                 connect_time.as_secs_f64(),
             );
         }
-        self.add_totals(Some(elapsed), &mut out);
+        self.add_totals(on_scrape_path, Some(elapsed), &mut out);
         Ok(out)
     }
 }

@@ -28,7 +28,7 @@ use crate::ExporterInfo;
 use crate::cli::WebArgs;
 use crate::exposition::{Format, accepts_gzip, encode};
 use crate::scrape::{Exporter, Scrape};
-use crate::self_metrics::SelfMetrics;
+use crate::self_metrics::{SelfMetrics, write_build_info};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -352,6 +352,8 @@ impl<E: Exporter> Shared<E> {
     }
 
     /// Serves a scrape; `own_metrics` adds the exporter's self metrics.
+    /// Without it (a scrape path, whose response is about another target)
+    /// only build info is added.
     async fn metrics(&self, request: &Request<Incoming>, own_metrics: bool) -> HttpResponse {
         let started = Instant::now();
         let handler_metrics = &self.self_metrics.handler;
@@ -395,8 +397,14 @@ impl<E: Exporter> Shared<E> {
                 return text(StatusCode::BAD_REQUEST, format!("{bad_request}\n"));
             }
         };
-        if own_metrics && self.exporter_metrics {
-            self.self_metrics.write(self.info, &mut set);
+        if self.exporter_metrics {
+            if own_metrics {
+                self.self_metrics.write(self.info, &mut set);
+            } else {
+                // A scrape path's response is about its target, but says
+                // which exporter answered, as the Go multi-target exporters do.
+                write_build_info(self.info, &mut set);
+            }
         }
         for dropped in set.finish() {
             log::error!(err:% = dropped; "Error gathering metrics");

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use exporter_kit::cli::{self, CommonArgs};
 use exporter_kit::exposition::{MetricSet, MetricType};
+use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Scrape};
 
 static INFO: ExporterInfo = ExporterInfo {
@@ -18,6 +19,7 @@ static INFO: ExporterInfo = ExporterInfo {
     version: "0.0.0",
     description: "Test exporter whose scrapes wait at a gate.",
     default_listen_address: "127.0.0.1:0",
+    build_info: BuildInfoLabels::Common,
 };
 
 #[derive(Debug, Parser)]
