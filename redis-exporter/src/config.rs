@@ -5,11 +5,50 @@ use exporter_kit::exposition::{MetricSet, MetricType};
 /// Config keys exported as `config_<key>` gauges.
 const NUMERIC: [&str; 4] = ["maxclients", "maxmemory", "io-threads", "repl-backlog-size"];
 
+/// Settings `--redact-config-metrics` keeps out of the config metrics.
+const SECRETS: [&str; 4] = [
+    "masterauth",
+    "requirepass",
+    "tls-key-file-pass",
+    "tls-client-key-file-pass",
+];
+
+/// Which optional config families to add.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `--include-config-metrics`: every setting, as upstream exports them.
+    pub include_all: bool,
+    /// `--redact-config-metrics`: no series at all for secrets.
+    pub redact: bool,
+}
+
 /// Adds the config families; returns the `databases` setting if given.
-pub fn extract(config: &[(String, String)], namespace: &str, out: &mut MetricSet) -> Option<usize> {
+pub fn extract(
+    config: &[(String, String)],
+    namespace: &str,
+    options: Options,
+    out: &mut MetricSet,
+) -> Option<usize> {
     let name = |metric: &str| format!("{namespace}_{metric}");
     let mut databases = None;
     for (key, value) in config {
+        let secret = options.redact && SECRETS.contains(&key.as_str());
+        if options.include_all && !secret {
+            out.family(
+                name("config_key_value"),
+                "Config key and value",
+                MetricType::Gauge,
+            )
+            .sample(&[("key", key), ("value", value)], 1.0);
+            if let Ok(number) = value.parse::<f64>() {
+                out.family(
+                    name("config_value"),
+                    "Config key and value as metric",
+                    MetricType::Gauge,
+                )
+                .sample(&[("key", key)], number);
+            }
+        }
         if key == "databases" {
             databases = value.parse().ok();
         }
@@ -72,7 +111,11 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let mut out = MetricSet::new();
-        assert_eq!(extract(&config, "redis", &mut out), Some(16));
+        let defaults = Options {
+            include_all: false,
+            redact: true,
+        };
+        assert_eq!(extract(&config, "redis", defaults, &mut out), Some(16));
         out.finish();
         let names: Vec<&str> = out.families().iter().map(|f| f.name.as_ref()).collect();
         assert_eq!(
@@ -85,5 +128,36 @@ mod tests {
             ]
         );
         assert_eq!(out.families()[0].samples.len(), 6);
+    }
+
+    #[test]
+    fn every_setting_with_secrets_redacted_unless_asked() {
+        let config: Vec<(String, String)> = [
+            ("maxmemory-policy", "noeviction"),
+            ("hz", "10"),
+            ("requirepass", "secret"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (redact, expect_secret) in [(true, false), (false, true)] {
+            let mut out = MetricSet::new();
+            let options = Options {
+                include_all: true,
+                redact,
+            };
+            extract(&config, "redis", options, &mut out);
+            out.finish();
+            let key_values = &out.families()[0];
+            assert_eq!(key_values.name, "redis_config_key_value");
+            let has_secret = key_values
+                .samples
+                .iter()
+                .any(|s| s.labels.iter().any(|l| l.value == "secret"));
+            assert_eq!(has_secret, expect_secret, "redact={redact}");
+            let numeric = &out.families()[1];
+            assert_eq!(numeric.name, "redis_config_value");
+            assert_eq!(numeric.samples.len(), 1, "only hz is a number");
+        }
     }
 }

@@ -43,3 +43,135 @@ pub async fn extract_latest(
     }
     Ok(())
 }
+
+/// `LATENCY HISTOGRAM` (Redis 7+): each command's latency distribution as
+/// `commands_latencies_usec{cmd}`, with the server's power-of-two
+/// microsecond buckets. Older servers refuse the command; that only loses
+/// this family.
+pub async fn extract_histograms(
+    connection: &mut Connection,
+    namespace: &str,
+    info_text: &str,
+    out: &mut MetricSet,
+) -> Result<(), RedisError> {
+    let reply = match connection.command(&["LATENCY", "HISTOGRAM"]).await {
+        Ok(OwnedFrame::Array(reply)) => reply,
+        Ok(_) | Err(RedisError::Server(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in reply.chunks(2) {
+        let [name, OwnedFrame::Array(details)] = entry else {
+            continue;
+        };
+        let Some(command) = text(name) else {
+            continue;
+        };
+        let Some((calls, buckets)) = histogram(details) else {
+            continue;
+        };
+        out.family(
+            format!("{namespace}_commands_latencies_usec"),
+            "A histogram of latencies per command",
+            MetricType::Histogram,
+        )
+        .histogram(
+            &[("cmd", &command)],
+            buckets,
+            usec_sum(info_text, &command),
+            calls,
+        );
+    }
+    Ok(())
+}
+
+/// `calls` and the cumulative `histogram_usec` buckets of one command.
+fn histogram(details: &[OwnedFrame]) -> Option<(u64, Vec<(f64, u64)>)> {
+    let mut calls = None;
+    let mut buckets = Vec::new();
+    for field in details.chunks(2) {
+        match (field.first().and_then(text).as_deref(), field.get(1)) {
+            (Some("calls"), Some(OwnedFrame::Integer(n))) => calls = u64::try_from(*n).ok(),
+            (Some("histogram_usec"), Some(OwnedFrame::Array(points))) => {
+                buckets = points
+                    .chunks(2)
+                    .filter_map(|point| match point {
+                        [OwnedFrame::Integer(bound), OwnedFrame::Integer(count)] => {
+                            Some((*bound as f64, u64::try_from(*count).ok()?))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    Some((calls?, buckets))
+}
+
+/// The histogram's sum: `usec` of the INFO commandstats lines whose command
+/// name starts with `command`. Upstream matches by prefix, so `get` also
+/// sums `getex`, `getdel` and the like; we keep that so sums agree with it.
+fn usec_sum(info_text: &str, command: &str) -> f64 {
+    info_text
+        .lines()
+        .filter_map(|line| {
+            let (name, stats) = line.trim_end().strip_prefix("cmdstat_")?.split_once(':')?;
+            let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'|');
+            if !plain || !name.starts_with(command) {
+                return None;
+            }
+            stats
+                .split(',')
+                .find_map(|stat| stat.strip_prefix("usec="))?
+                .parse::<f64>()
+                .ok()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> OwnedFrame {
+        OwnedFrame::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn histogram_fields_in_any_order_and_bad_points_skipped() {
+        let details = [
+            bulk("histogram_usec"),
+            OwnedFrame::Array(vec![
+                OwnedFrame::Integer(1),
+                OwnedFrame::Integer(3),
+                OwnedFrame::Integer(2),
+                bulk("garbage"),
+                OwnedFrame::Integer(4),
+                OwnedFrame::Integer(5),
+            ]),
+            bulk("calls"),
+            OwnedFrame::Integer(5),
+        ];
+        assert_eq!(histogram(&details), Some((5, vec![(1.0, 3), (4.0, 5)])));
+        assert_eq!(histogram(&details[..2]), None, "no calls");
+        assert_eq!(
+            histogram(&[bulk("calls"), OwnedFrame::Integer(-1)]),
+            None,
+            "negative calls"
+        );
+    }
+
+    #[test]
+    fn sums_by_prefix_as_upstream() {
+        let info = "# Commandstats\r\n\
+            cmdstat_get:calls=2,usec=10,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n\
+            cmdstat_getex:calls=1,usec=7,usec_per_call=7.00,rejected_calls=0,failed_calls=0\r\n\
+            cmdstat_set:calls=1,usec=3,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n\
+            cmdstat_config|get:calls=1,usec=40,usec_per_call=40.00\r\n\
+            cmdstat_broken:calls=1,usec=x\r\n";
+        assert_eq!(usec_sum(info, "get"), 17.0);
+        assert_eq!(usec_sum(info, "config|get"), 40.0);
+        assert_eq!(usec_sum(info, "broken"), 0.0);
+        assert_eq!(usec_sum(info, "del"), 0.0);
+    }
+}

@@ -124,6 +124,36 @@ pub struct RedisFlags {
         default_value = "CONFIG"
     )]
     pub config_command: String,
+    /// Send PING after connecting and export how long it took
+    /// (`redis_exporter_last_scrape_ping_time_seconds`).
+    #[arg(long = "ping-on-connect", env = "REDIS_EXPORTER_PING_ON_CONNECT")]
+    pub ping_on_connect: bool,
+    /// Export every CONFIG setting as `redis_config_key_value{key,value}`,
+    /// and numeric ones as `redis_config_value{key}`.
+    #[arg(
+        long = "include-config-metrics",
+        env = "REDIS_EXPORTER_INCL_CONFIG_METRICS"
+    )]
+    pub include_config_metrics: bool,
+    /// Leave secrets (masterauth, requirepass, TLS key passphrases) out of
+    /// the config metrics.
+    #[arg(
+        long = "redact-config-metrics",
+        env = "REDIS_EXPORTER_REDACT_CONFIG_METRICS",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub redact_config_metrics: bool,
+    /// Skip LATENCY LATEST and LATENCY HISTOGRAM (blocked on some managed
+    /// Redis services).
+    #[arg(
+        long = "exclude-latency-histogram-metrics",
+        env = "REDIS_EXPORTER_EXCLUDE_LATENCY_HISTOGRAM_METRICS"
+    )]
+    pub exclude_latency_histogram_metrics: bool,
     #[command(flatten)]
     pub tls: tls::TlsFlags,
     /// Export only Redis metrics: no process_* or promhttp_* families.

@@ -1,6 +1,7 @@
 //! One scrape of one Redis instance, and the exporter's own families.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use exporter_kit::exposition::{MetricSet, MetricType};
@@ -30,6 +31,8 @@ pub struct RedisExporter {
     password_file: Option<PasswordFile>,
     /// TLS settings for `rediss://` targets.
     tls: TlsClient,
+    /// Whether a refused CONFIG has been logged at warning level.
+    config_refusal_logged: AtomicBool,
     /// Scrape counts and durations: updated after each scrape, read by the
     /// next, never held across I/O (concurrent scrapes do not queue).
     totals: Mutex<Totals>,
@@ -75,6 +78,7 @@ impl RedisExporter {
             tls,
             flags,
             totals: Mutex::new(Totals::default()),
+            config_refusal_logged: AtomicBool::new(false),
         })
     }
 
@@ -194,6 +198,16 @@ impl RedisExporter {
             }
             _ => {}
         }
+        if self.flags.ping_on_connect {
+            let started = Instant::now();
+            connection.command(&["PING"]).await?;
+            out.single(
+                self.namespaced("exporter_last_scrape_ping_time_seconds"),
+                "exporter_last_scrape_ping_time_seconds metric",
+                MetricType::Gauge,
+                started.elapsed().as_secs_f64(),
+            );
+        }
         if self.flags.set_client_name {
             // Best effort: some managed Redis services refuse it.
             let _ = connection
@@ -209,7 +223,11 @@ impl RedisExporter {
             text(&reply).ok_or_else(|| RedisError::Protocol("INFO did not return text".into()))?;
         let summary = info::extract(&info_text, &self.flags.namespace, out);
         let config = self.read_config(&mut connection).await?;
-        let mut databases = config::extract(&config, &self.flags.namespace, out);
+        let options = config::Options {
+            include_all: self.flags.include_config_metrics,
+            redact: self.flags.redact_config_metrics,
+        };
+        let mut databases = config::extract(&config, &self.flags.namespace, options, out);
         if summary.cluster_enabled {
             databases = Some(1);
             match connection.command(&["CLUSTER", "INFO"]).await {
@@ -233,7 +251,11 @@ impl RedisExporter {
             out,
         );
         slowlog::extract(&mut connection, &self.flags.namespace, out).await?;
-        latency::extract_latest(&mut connection, &self.flags.namespace, out).await?;
+        if !self.flags.exclude_latency_histogram_metrics {
+            latency::extract_latest(&mut connection, &self.flags.namespace, out).await?;
+            latency::extract_histograms(&mut connection, &self.flags.namespace, &info_text, out)
+                .await?;
+        }
         Ok(connect_time)
     }
 
@@ -256,7 +278,13 @@ impl RedisExporter {
                 .collect()),
             Ok(_) => Ok(Vec::new()),
             Err(RedisError::Server(message)) => {
-                log::debug!(err = message.as_str(); "CONFIG GET failed; config metrics skipped");
+                // Managed services refuse CONFIG on every scrape: say so once.
+                let message = message.as_str();
+                if self.config_refusal_logged.swap(true, Ordering::Relaxed) {
+                    log::debug!(err = message; "CONFIG GET failed; config metrics skipped");
+                } else {
+                    log::warn!(err = message; "CONFIG GET failed; config metrics skipped (logged once; --config-command=- skips CONFIG)");
+                }
                 Ok(Vec::new())
             }
             Err(e) => Err(e),

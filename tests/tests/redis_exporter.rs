@@ -52,6 +52,16 @@ async fn a_standalone_instance_with_data_and_traffic() {
         "empty databases are reported"
     );
     assert!(value(&text, "redis_commands_total{cmd=\"set\"}").unwrap() >= 6.0);
+    let set_calls = value(&text, "redis_commands_total{cmd=\"set\"}");
+    assert_eq!(
+        value(&text, "redis_commands_latencies_usec_count{cmd=\"set\"}"),
+        set_calls,
+        "LATENCY HISTOGRAM counts every SET: {text}"
+    );
+    assert!(
+        text.contains("redis_commands_latencies_usec_bucket{cmd=\"set\",le=\"+Inf\"}"),
+        "{text}"
+    );
     assert!(value(&text, "redis_connected_clients").unwrap() >= 1.0);
     assert!(value(&text, "redis_memory_used_bytes").unwrap() > 0.0);
     assert!(text.contains("redis_instance_info{"), "{text}");
@@ -610,4 +620,77 @@ async fn an_empty_redis_addr_serves_only_scrape_totals_like_upstream() {
         Some(0.0),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn ping_config_metrics_redaction_and_latency_switches() {
+    let redis = Redis::start(&["--requirepass", "s3cret-pass", "--hz", "12"]);
+    let password = "--redis.password=s3cret-pass";
+    let full = exporter(
+        &redis.address(),
+        &[password, "--ping-on-connect", "--include-config-metrics"],
+    );
+    let text = http::get(full.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    assert!(
+        value(&text, "redis_exporter_last_scrape_ping_time_seconds").is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &text,
+            "redis_config_key_value{key=\"maxmemory-policy\",value=\"noeviction\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(value(&text, "redis_config_value{key=\"hz\"}"), Some(12.0));
+    assert!(!text.contains("s3cret-pass"), "redacted: {text}");
+    assert!(
+        text.contains("redis_commands_latencies_usec_bucket"),
+        "{text}"
+    );
+
+    let unredacted = exporter(
+        &redis.address(),
+        &[
+            password,
+            "--include-config-metrics",
+            "--redact-config-metrics=false",
+            "--exclude-latency-histogram-metrics",
+        ],
+    );
+    let text = http::get(unredacted.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert!(
+        text.contains("redis_config_key_value{key=\"requirepass\",value=\"s3cret-pass\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("redis_commands_latencies_usec"), "{text}");
+    assert!(
+        !text.contains("redis_exporter_last_scrape_ping_time_seconds"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_config_command_is_logged_once() {
+    let redis = Redis::start(&[]);
+    let mut renamed = exporter(&redis.address(), &["--config-command=NOSUCHCONFIG"]);
+    for _ in 0..3 {
+        let text = http::get(renamed.addr(), "/metrics").await.unwrap().text();
+        assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+        assert!(!text.contains("redis_config_maxclients"), "{text}");
+    }
+    // The lines were written before the responses; wait for the reader.
+    let warnings = renamed.wait_for_log(PATIENCE, "the CONFIG warning", |lines| {
+        let count = lines
+            .iter()
+            .filter(|line| line.contains("CONFIG GET failed"))
+            .count();
+        (count > 0).then_some(count)
+    });
+    assert_eq!(warnings, 1, "{:?}", renamed.log());
 }
