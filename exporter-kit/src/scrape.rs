@@ -86,10 +86,16 @@ pub trait Exporter: Send + Sync + 'static {
     ) -> impl Future<Output = Result<MetricSet, BadRequest>> + Send;
 
     /// Paths besides the telemetry path that serve scrapes (redis_exporter's
-    /// `/scrape?target=`). Their responses carry only what `collect`
-    /// returns, without the exporter's own metrics.
+    /// `/scrape?target=`). Their responses carry what `collect` returns and
+    /// build info, without the exporter's other own metrics.
     fn scrape_paths(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The prefix of `<prefix>_build_info` when a flag renames it
+    /// (redis_exporter's `--namespace`); `None` keeps the exporter's name.
+    fn build_info_prefix(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -212,10 +212,12 @@ pub struct SelfMetrics {
 }
 
 impl SelfMetrics {
-    pub fn write(&self, info: &ExporterInfo, set: &mut MetricSet) {
+    /// Writes them all; `<prefix>_build_info` is named after `info` unless
+    /// `build_info_prefix` is given.
+    pub fn write(&self, info: &ExporterInfo, build_info_prefix: Option<&str>, set: &mut MetricSet) {
         self.process.write(set);
         self.handler.write(set);
-        write_build_info(info, set);
+        write_build_info(info, build_info_prefix, set);
     }
 }
 
@@ -231,9 +233,10 @@ pub enum BuildInfoLabels {
     RedisExporter,
 }
 
-/// `<exporter>_build_info{...} 1`, labelled as [`BuildInfoLabels`] says.
-pub fn write_build_info(info: &ExporterInfo, set: &mut MetricSet) {
-    let name = format!("{}_build_info", info.name);
+/// `<prefix>_build_info{...} 1` (the prefix is the exporter's name unless
+/// given), labelled as [`BuildInfoLabels`] says.
+pub fn write_build_info(info: &ExporterInfo, prefix: Option<&str>, set: &mut MetricSet) {
+    let name = format!("{}_build_info", prefix.unwrap_or(info.name));
     match info.build_info {
         BuildInfoLabels::Common => {
             let help = format!(

@@ -31,6 +31,8 @@ pub struct RedisExporter {
     password_file: Option<PasswordFile>,
     /// TLS settings for `rediss://` targets.
     tls: TlsClient,
+    /// `<namespace>_exporter`, as upstream names its build info.
+    build_info_prefix: String,
     /// Whether a refused CONFIG has been logged at warning level.
     config_refusal_logged: AtomicBool,
     /// Scrape counts and durations: updated after each scrape, read by the
@@ -72,6 +74,7 @@ impl RedisExporter {
         };
         let tls = TlsClient::new(flags.tls.clone())?;
         Ok(RedisExporter {
+            build_info_prefix: format!("{}_exporter", flags.namespace),
             target,
             allowed_targets,
             password_file,
@@ -295,6 +298,10 @@ impl RedisExporter {
 impl Exporter for RedisExporter {
     fn scrape_paths(&self) -> &'static [&'static str] {
         &["/scrape"]
+    }
+
+    fn build_info_prefix(&self) -> Option<&str> {
+        Some(&self.build_info_prefix)
     }
 
     async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {

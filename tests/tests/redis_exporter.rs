@@ -694,3 +694,101 @@ async fn a_refused_config_command_is_logged_once() {
     });
     assert_eq!(warnings, 1, "{:?}", renamed.log());
 }
+
+#[tokio::test]
+async fn a_killed_redis_gives_up_zero() {
+    let redis = Redis::start(&[]);
+    let exporter = exporter(&redis.address(), &[]);
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    drop(redis);
+    let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+}
+
+#[tokio::test]
+async fn address_forms_namespace_and_environment() {
+    let sockets = tempfile::tempdir().unwrap();
+    let socket = sockets.path().join("redis.sock");
+    let socket_text = socket.display().to_string();
+    let redis = Redis::start(&["--unixsocket", &socket_text]);
+
+    // host:port without a scheme, and a namespace.
+    let plain = exporter(&format!("127.0.0.1:{}", redis.port), &["--namespace=cache"]);
+    let text = http::get(plain.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "cache_up"), Some(1.0), "{text}");
+    assert!(
+        value(&text, "cache_exporter_scrapes_total").is_some(),
+        "{text}"
+    );
+    assert!(!text.contains("\nredis_"), "{text}");
+
+    // A unix socket, named through upstream's environment variable.
+    let address = format!("unix://{socket_text}");
+    let from_env = Running::start(
+        &e2e::binary::path("redis-exporter"),
+        &["--web.listen-address=127.0.0.1:0"],
+        &[("REDIS_ADDR", &address)],
+        1,
+    );
+    let text = http::get(from_env.addr(), "/metrics").await.unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+}
+
+#[tokio::test]
+async fn a_frozen_target_does_not_hold_up_other_scrapes() {
+    let frozen = Redis::start(&[]);
+    let healthy = Redis::start(&[]);
+    let multi = exporter(
+        "",
+        &["--scrape.allowed-targets=.*", "--connection-timeout=60s"],
+    );
+    let pid = nix::unistd::Pid::from_raw(frozen.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let idle_sockets = sockets(multi.pid());
+    let stuck_path = format!("/scrape?target={}", frozen.address());
+    let addr = multi.addr();
+    let stuck = tokio::spawn(async move {
+        http::send(
+            addr,
+            None,
+            "GET",
+            &stuck_path,
+            &[("x-prometheus-scrape-timeout-seconds", "60")],
+        )
+        .await
+    });
+    // Two more sockets, the request's and the one to the frozen Redis: the
+    // stuck scrape is inside the exporter's collection.
+    wait::until_async(
+        PATIENCE,
+        "the exporter to connect to the frozen Redis",
+        || async { (sockets(multi.pid()) >= idle_sockets + 2).then_some(()) },
+    )
+    .await;
+    // Several scrapes of the healthy target finish while the frozen one
+    // is still waiting: nothing serializes scrapes.
+    for _ in 0..3 {
+        let text = http::get(
+            multi.addr(),
+            &format!("/scrape?target={}", healthy.address()),
+        )
+        .await
+        .unwrap()
+        .text();
+        assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+    }
+    assert!(!stuck.is_finished(), "the frozen scrape is still waiting");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    let text = stuck.await.unwrap().unwrap().text();
+    assert_eq!(value(&text, "redis_up"), Some(1.0), "{text}");
+}
+
+/// How many sockets process `pid` has open.
+fn sockets(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().starts_with("socket:"))
+        .count()
+}

@@ -399,11 +399,12 @@ impl<E: Exporter> Shared<E> {
         };
         if self.exporter_metrics {
             if own_metrics {
-                self.self_metrics.write(self.info, &mut set);
+                self.self_metrics
+                    .write(self.info, self.exporter.build_info_prefix(), &mut set);
             } else {
                 // A scrape path's response is about its target, but says
                 // which exporter answered, as the Go multi-target exporters do.
-                write_build_info(self.info, &mut set);
+                write_build_info(self.info, self.exporter.build_info_prefix(), &mut set);
             }
         }
         for dropped in set.finish() {
