@@ -254,6 +254,14 @@ impl RedisExporter {
             out,
         );
         slowlog::extract(&mut connection, &self.flags.namespace, out).await?;
+        // Upstream reports the key-group step on every scrape; with no key
+        // groups configured (the only mode so far) it takes no time.
+        out.single(
+            self.namespaced("last_key_groups_scrape_duration_milliseconds"),
+            "Duration of the last key group metrics scrape in milliseconds",
+            MetricType::Gauge,
+            0.0,
+        );
         if !self.flags.exclude_latency_histogram_metrics {
             latency::extract_latest(&mut connection, &self.flags.namespace, out).await?;
             latency::extract_histograms(&mut connection, &self.flags.namespace, &info_text, out)

@@ -63,12 +63,14 @@ pub fn inherited_lint(finding: &str) -> bool {
     let bits_unit = finding.starts_with("node_entropy_")
         && finding.ends_with("use base unit \"bytes\" instead of \"bits\"");
     // redis_exporter's INFO field names keep Redis' own units and counter
-    // naming (`_sec`, `_ms`, counters without `_total`).
+    // naming (`_sec`, `_ms`, counters without `_total`); its key-group
+    // duration is in milliseconds.
     let redis_field_names = finding.starts_with("redis_")
         && [
             "should not contain abbreviated units",
             "should have \"_total\" suffix",
             "should not have \"_total\" suffix",
+            "use base unit \"seconds\" instead of \"milliseconds\"",
         ]
         .iter()
         .any(|rule| finding.contains(rule));

@@ -141,13 +141,6 @@ async fn redis_down_or_frozen_gives_up_zero_quickly() {
     assert_eq!(value(&text, "redis_up"), Some(1.0), "recovers: {text}");
 }
 
-/// Families Debian's redis_exporter (1.45) has that we do not serve (yet),
-/// with the reason.
-const GO_ONLY: &[(&str, &str)] = &[(
-    "redis_last_key_groups_scrape_duration_milliseconds",
-    "key groups (--check-key-groups) are not supported yet",
-)];
-
 /// Families whose type changed after 1.45.
 const TYPE_CHANGED: &[(&str, &str)] = &[(
     "redis_expired_time_cap_reached_total",
@@ -183,9 +176,6 @@ async fn every_family_of_debians_redis_exporter_is_here() {
         let name = family.name.as_ref();
         if name.starts_with("go_") || name.starts_with("process_") || name.starts_with("promhttp_")
         {
-            continue;
-        }
-        if GO_ONLY.iter().any(|(only, _)| *only == name) {
             continue;
         }
         let Some(ours) = our_set.families().iter().find(|f| f.name == name) else {
