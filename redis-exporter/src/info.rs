@@ -117,15 +117,13 @@ impl Extractor<'_> {
     fn add(
         &mut self,
         metric: &str,
-        help: &str,
+        help: impl Into<Cow<'static, str>>,
         kind: MetricType,
         labels: &[(&'static str, &str)],
         value: f64,
     ) {
         let name = self.name(metric);
-        self.out
-            .family(name, help.to_owned(), kind)
-            .sample(labels, value);
+        self.out.family(name, help, kind).sample(labels, value);
     }
 }
 
@@ -180,7 +178,7 @@ pub fn extract(info: &str, namespace: &str, out: &mut MetricSet) -> Summary {
                 };
                 if let Some(metric) = metric {
                     let number = raw.parse::<i64>().unwrap_or(0) as f64;
-                    x.add(metric, &help(metric), MetricType::Gauge, &masters, number);
+                    x.add(metric, help(metric), MetricType::Gauge, &masters, number);
                     continue;
                 }
                 if key.starts_with("slave")
@@ -234,7 +232,7 @@ pub fn extract(info: &str, namespace: &str, out: &mut MetricSet) -> Summary {
                 }
                 "configured_hz" | "hz" => {
                     if let Ok(hz) = raw.parse::<i64>() {
-                        x.add(key, &help(key), MetricType::Gauge, &[], hz as f64);
+                        x.add(key, help(key), MetricType::Gauge, &[], hz as f64);
                     }
                 }
                 _ => {}
@@ -472,7 +470,7 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
         MetricType::Gauge
     };
     let help = help(&metric);
-    x.add(&metric, &help, kind, &[], number);
+    x.add(&metric, help, kind, &[], number);
 }
 
 /// CLUSTER INFO's `cluster_*` fields, by the same rule as INFO's.

@@ -59,6 +59,7 @@ pub async fn extract_histograms(
         Ok(_) | Err(RedisError::Server(_)) => return Ok(()),
         Err(e) => return Err(e),
     };
+    let usecs = command_usecs(info_text);
     for entry in reply.chunks(2) {
         let [name, OwnedFrame::Array(details)] = entry else {
             continue;
@@ -77,7 +78,7 @@ pub async fn extract_histograms(
         .histogram(
             &[("cmd", &command)],
             buckets,
-            usec_sum(info_text, &command),
+            usec_sum(&usecs, &command),
             calls,
         );
     }
@@ -108,24 +109,32 @@ fn histogram(details: &[OwnedFrame]) -> Option<(u64, Vec<(f64, u64)>)> {
     Some((calls?, buckets))
 }
 
-/// The histogram's sum: `usec` of the INFO commandstats lines whose command
-/// name starts with `command`. Upstream matches by prefix, so `get` also
-/// sums `getex`, `getdel` and the like; we keep that so sums agree with it.
-fn usec_sum(info_text: &str, command: &str) -> f64 {
+/// INFO's `cmdstat_<command>:...usec=N...` lines as (command, usec), read
+/// once per scrape for the histogram sums.
+fn command_usecs(info_text: &str) -> Vec<(&str, f64)> {
     info_text
         .lines()
         .filter_map(|line| {
             let (name, stats) = line.trim_end().strip_prefix("cmdstat_")?.split_once(':')?;
             let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'|');
-            if !plain || !name.starts_with(command) {
-                return None;
-            }
-            stats
+            let usec = stats
                 .split(',')
                 .find_map(|stat| stat.strip_prefix("usec="))?
                 .parse::<f64>()
-                .ok()
+                .ok()?;
+            plain.then_some((name, usec))
         })
+        .collect()
+}
+
+/// The histogram's sum: `usec` of the commands whose name starts with
+/// `command`. Upstream matches by prefix, so `get` also sums `getex`,
+/// `getdel` and the like; we keep that so sums agree with it.
+fn usec_sum(usecs: &[(&str, f64)], command: &str) -> f64 {
+    usecs
+        .iter()
+        .filter(|(name, _)| name.starts_with(command))
+        .map(|(_, usec)| usec)
         .sum()
 }
 
@@ -169,9 +178,10 @@ mod tests {
             cmdstat_set:calls=1,usec=3,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n\
             cmdstat_config|get:calls=1,usec=40,usec_per_call=40.00\r\n\
             cmdstat_broken:calls=1,usec=x\r\n";
-        assert_eq!(usec_sum(info, "get"), 17.0);
-        assert_eq!(usec_sum(info, "config|get"), 40.0);
-        assert_eq!(usec_sum(info, "broken"), 0.0);
-        assert_eq!(usec_sum(info, "del"), 0.0);
+        let usecs = command_usecs(info);
+        assert_eq!(usec_sum(&usecs, "get"), 17.0);
+        assert_eq!(usec_sum(&usecs, "config|get"), 40.0);
+        assert_eq!(usec_sum(&usecs, "broken"), 0.0);
+        assert_eq!(usec_sum(&usecs, "del"), 0.0);
     }
 }
