@@ -2,7 +2,10 @@
 //! free ports, medians.
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::http;
+use crate::process::Running;
 
 /// CPU time and memory of a process, from /proc.
 pub struct Usage {
@@ -49,4 +52,82 @@ pub fn free_port() -> u16 {
 pub fn median(values: &mut [Duration]) -> Duration {
     values.sort();
     values[values.len() / 2]
+}
+
+/// One exporter's figures from [`compare`].
+pub struct Measured {
+    pub name: &'static str,
+    pub cpu_per_scrape: f64,
+    pub median_latency: Duration,
+    pub peak_rss_bytes: u64,
+    pub samples: usize,
+    pub bytes: usize,
+}
+
+/// Warms both exporters up with five scrapes, then scrapes `/metrics` on
+/// each `scrapes` times, alternating who goes first so neither always
+/// meets a warmer machine.
+pub async fn compare(targets: [(&'static str, &Running); 2], scrapes: usize) -> [Measured; 2] {
+    for (_, running) in targets {
+        for _ in 0..5 {
+            http::get(running.addr(), "/metrics").await.expect("scrape");
+        }
+    }
+    let before = targets.map(|(_, running)| usage(running.pid()).cpu_seconds);
+    let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut last_body = [String::new(), String::new()];
+    for round in 0..scrapes {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for index in order {
+            let started = Instant::now();
+            let response = http::get(targets[index].1.addr(), "/metrics")
+                .await
+                .expect("scrape");
+            latencies[index].push(started.elapsed());
+            if round + 1 == scrapes {
+                last_body[index] = response.text();
+            }
+        }
+    }
+    [0, 1].map(|index| {
+        let (name, running) = targets[index];
+        let after = usage(running.pid());
+        let body = &last_body[index];
+        Measured {
+            name,
+            cpu_per_scrape: (after.cpu_seconds - before[index]) / scrapes as f64,
+            median_latency: median(&mut latencies[index]),
+            peak_rss_bytes: after.peak_rss_bytes,
+            samples: body
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.is_empty())
+                .count(),
+            bytes: body.len(),
+        }
+    })
+}
+
+/// Prints [`compare`]'s results as a Markdown table, then the ratios of
+/// the first (ours) to the second (Go).
+pub fn print_comparison(results: &[Measured; 2]) {
+    println!("| exporter | samples | bytes | CPU per scrape | median latency | peak RSS |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in results {
+        println!(
+            "| {} | {} | {} | {:.2} ms | {:.2} ms | {:.1} MiB |",
+            r.name,
+            r.samples,
+            r.bytes,
+            r.cpu_per_scrape * 1000.0,
+            r.median_latency.as_secs_f64() * 1000.0,
+            r.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    let [ours, go] = results;
+    println!(
+        "\nRatios (Rust / Go): CPU per scrape {:.2}, median latency {:.2}, peak RSS {:.2}.",
+        ours.cpu_per_scrape / go.cpu_per_scrape,
+        ours.median_latency.as_secs_f64() / go.median_latency.as_secs_f64(),
+        ours.peak_rss_bytes as f64 / go.peak_rss_bytes as f64
+    );
 }

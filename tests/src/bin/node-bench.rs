@@ -9,21 +9,10 @@
 //! Usage: `cargo run --release -p e2e --bin node-bench -- [SCRAPES]`
 //! Prints Markdown tables for BENCHMARKS.md.
 
-use std::time::{Duration, Instant};
-
-use e2e::bench::{Usage, borrowed, free_port, median, usage};
+use e2e::bench::{borrowed, compare, free_port, print_comparison, usage};
 use e2e::binary::{self, Profile};
 use e2e::http;
 use e2e::process::Running;
-
-struct Result {
-    name: &'static str,
-    cpu_per_scrape: f64,
-    median_latency: Duration,
-    peak_rss_bytes: u64,
-    samples: usize,
-    bytes: usize,
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -42,74 +31,16 @@ async fn main() {
         1,
     );
 
-    let targets = [
-        ("node-exporter (Rust)", &ours),
-        ("node_exporter 1.5 (Go, Debian)", &go),
-    ];
-    // Warm-up: first scrapes fill caches and allocate steady-state buffers.
-    for (_, running) in &targets {
-        for _ in 0..5 {
-            http::get(running.addr(), "/metrics").await.expect("scrape");
-        }
-    }
-    let before: Vec<Usage> = targets.iter().map(|(_, r)| usage(r.pid())).collect();
-    let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
-    let mut last_body = [String::new(), String::new()];
-    for round in 0..scrapes {
-        // Alternate who goes first so neither always scrapes a warmer machine.
-        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for index in order {
-            let started = Instant::now();
-            let response = http::get(targets[index].1.addr(), "/metrics")
-                .await
-                .expect("scrape");
-            latencies[index].push(started.elapsed());
-            if round + 1 == scrapes {
-                last_body[index] = response.text();
-            }
-        }
-    }
-    let results: Vec<Result> = targets
-        .iter()
-        .enumerate()
-        .map(|(index, (name, running))| {
-            let after = usage(running.pid());
-            let body = &last_body[index];
-            Result {
-                name,
-                cpu_per_scrape: (after.cpu_seconds - before[index].cpu_seconds) / scrapes as f64,
-                median_latency: median(&mut latencies[index]),
-                peak_rss_bytes: after.peak_rss_bytes,
-                samples: body
-                    .lines()
-                    .filter(|l| !l.starts_with('#') && !l.is_empty())
-                    .count(),
-                bytes: body.len(),
-            }
-        })
-        .collect();
-
+    let results = compare(
+        [
+            ("node-exporter (Rust)", &ours),
+            ("node_exporter 1.5 (Go, Debian)", &go),
+        ],
+        scrapes,
+    )
+    .await;
     println!("Scrapes: {scrapes} per exporter, alternating, default collectors, 127.0.0.1.\n");
-    println!("| exporter | samples | bytes | CPU per scrape | median latency | peak RSS |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for r in &results {
-        println!(
-            "| {} | {} | {} | {:.2} ms | {:.2} ms | {:.1} MiB |",
-            r.name,
-            r.samples,
-            r.bytes,
-            r.cpu_per_scrape * 1000.0,
-            r.median_latency.as_secs_f64() * 1000.0,
-            r.peak_rss_bytes as f64 / (1024.0 * 1024.0)
-        );
-    }
-    let (ours, go) = (&results[0], &results[1]);
-    println!(
-        "\nRatios (Rust / Go): CPU per scrape {:.2}, median latency {:.2}, peak RSS {:.2}.",
-        ours.cpu_per_scrape / go.cpu_per_scrape,
-        ours.median_latency.as_secs_f64() / go.median_latency.as_secs_f64(),
-        ours.peak_rss_bytes as f64 / go.peak_rss_bytes as f64
-    );
+    print_comparison(&results);
 
     println!("\nScaling: netdev, netclass and filesystem collectors on generated trees.\n");
     println!("| interfaces and mounts | Rust CPU per scrape | Go CPU per scrape | ratio |");

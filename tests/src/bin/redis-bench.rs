@@ -8,9 +8,8 @@
 //! Prints Markdown tables for BENCHMARKS.md.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
-use e2e::bench::{free_port, median, usage};
+use e2e::bench::{compare, free_port, print_comparison, usage};
 use e2e::binary::{self, Profile};
 use e2e::http;
 use e2e::process::Running;
@@ -46,12 +45,6 @@ fn exporters(ours_binary: &std::path::Path, main_address: &str) -> [(&'static st
     ]
 }
 
-fn samples(body: &str) -> usize {
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .count()
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let scrapes: usize = std::env::args()
@@ -65,55 +58,15 @@ async fn main() {
         redis.cli(&["-n", &db.to_string(), "debug", "populate", "2500"]);
     }
     let targets = exporters(&ours_binary, &redis.address());
-    for (_, running) in &targets {
-        for _ in 0..5 {
-            http::get(running.addr(), "/metrics").await.expect("scrape");
-        }
-    }
-    let before: Vec<f64> = targets
-        .iter()
-        .map(|(_, r)| usage(r.pid()).cpu_seconds)
-        .collect();
-    let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
-    let mut last_body = [String::new(), String::new()];
-    for round in 0..scrapes {
-        // Alternate who goes first so neither always meets a warmer Redis.
-        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for index in order {
-            let started = Instant::now();
-            let response = http::get(targets[index].1.addr(), "/metrics")
-                .await
-                .expect("scrape");
-            latencies[index].push(started.elapsed());
-            last_body[index] = response.text();
-        }
-    }
+    let results = compare(
+        [(targets[0].0, &targets[0].1), (targets[1].0, &targets[1].1)],
+        scrapes,
+    )
+    .await;
     println!(
         "One Redis (10,000 keys in 4 databases): {scrapes} scrapes per exporter, alternating.\n"
     );
-    println!("| exporter | samples | bytes | CPU per scrape | median latency | peak RSS |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    let mut ratios = Vec::new();
-    for (index, (name, running)) in targets.iter().enumerate() {
-        let after = usage(running.pid());
-        let cpu = (after.cpu_seconds - before[index]) / scrapes as f64;
-        let latency = median(&mut latencies[index]);
-        println!(
-            "| {name} | {} | {} | {:.3} ms | {:.3} ms | {:.1} MiB |",
-            samples(&last_body[index]),
-            last_body[index].len(),
-            cpu * 1000.0,
-            latency.as_secs_f64() * 1000.0,
-            after.peak_rss_bytes as f64 / (1024.0 * 1024.0)
-        );
-        ratios.push((cpu, latency.as_secs_f64(), after.peak_rss_bytes as f64));
-    }
-    println!(
-        "\nRatios (Rust / Go): CPU per scrape {:.2}, median latency {:.2}, peak RSS {:.2}.",
-        ratios[0].0 / ratios[1].0,
-        ratios[0].1 / ratios[1].1,
-        ratios[0].2 / ratios[1].2
-    );
+    print_comparison(&results);
     drop(targets);
 
     let fleet: Vec<Redis> = (0..100).map(|_| Redis::start(&[])).collect();
