@@ -49,11 +49,34 @@ fn sanitize(key: &str) -> Cow<'_, str> {
         .collect()
 }
 
-/// A mapped INFO field: its metric name, and whether upstream exports it
-/// as a counter.
+/// A mapped INFO field: its metric name (after upstream's unit renames),
+/// the divisor to that unit, whether upstream exports it as a counter, and
+/// its help text, built once so scrapes borrow it.
 struct Mapped {
     metric: &'static str,
+    divisor: f64,
     counter: bool,
+    help: String,
+}
+
+impl Mapped {
+    fn new(table_metric: &'static str, counter: bool) -> Mapped {
+        // Divided, not multiplied by the inverse, to match upstream's
+        // floats to the last bit.
+        let (metric, divisor) = match table_metric {
+            "latest_fork_usec" => ("latest_fork_seconds", 1e6),
+            "slowlog_commands_duration_seconds_max" | "slowlog_commands_duration_seconds_total" => {
+                (table_metric, 1e3)
+            }
+            _ => (table_metric, 1.0),
+        };
+        Mapped {
+            metric,
+            divisor,
+            counter,
+            help: help(metric),
+        }
+    }
 }
 
 /// `GAUGES` and `COUNTERS` by INFO field, built once: every scrape looks
@@ -62,22 +85,11 @@ struct Mapped {
 static MAPPED: LazyLock<HashMap<&'static str, Mapped>> = LazyLock::new(|| {
     let mut mapped = HashMap::with_capacity(GAUGES.len() + COUNTERS.len());
     for (field, metric) in COUNTERS {
-        mapped.insert(
-            field,
-            Mapped {
-                metric,
-                counter: true,
-            },
-        );
+        mapped.insert(field, Mapped::new(metric, true));
     }
     for (field, metric) in GAUGES {
-        mapped
-            .entry(field)
-            .and_modify(|m: &mut Mapped| m.metric = metric)
-            .or_insert(Mapped {
-                metric,
-                counter: false,
-            });
+        let counter = mapped.get(field).is_some_and(|m: &Mapped| m.counter);
+        mapped.insert(field, Mapped::new(metric, counter));
     }
     mapped
 });
@@ -450,27 +462,23 @@ fn default_rule(x: &mut Extractor<'_>, key: &str, raw: &str) {
     if !included {
         return;
     }
-    let Some(mut number) = value(raw) else {
+    let Some(number) = value(raw) else {
         return;
     };
-    let mut metric = mapped.map_or_else(|| field.into_owned(), |m| m.metric.to_owned());
-    match metric.as_str() {
-        "latest_fork_usec" => {
-            metric = "latest_fork_seconds".to_owned();
-            number /= 1e6;
+    match mapped {
+        Some(m) => {
+            let kind = if m.counter {
+                MetricType::Counter
+            } else {
+                MetricType::Gauge
+            };
+            x.add(m.metric, m.help.as_str(), kind, &[], number / m.divisor);
         }
-        "slowlog_commands_duration_seconds_max" | "slowlog_commands_duration_seconds_total" => {
-            number /= 1e3
+        None => {
+            let help = help(&field);
+            x.add(&field, help, MetricType::Gauge, &[], number);
         }
-        _ => {}
     }
-    let kind = if mapped.is_some_and(|m| m.counter) {
-        MetricType::Counter
-    } else {
-        MetricType::Gauge
-    };
-    let help = help(&metric);
-    x.add(&metric, help, kind, &[], number);
 }
 
 /// CLUSTER INFO's `cluster_*` fields, by the same rule as INFO's.
