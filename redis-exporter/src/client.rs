@@ -177,6 +177,20 @@ impl Connection {
         }
     }
 
+    /// [`command`](Self::command) for commands a scrape can do without:
+    /// a refusal (unknown, renamed or not permitted) is `Ok(Err(message))`
+    /// and costs only its families; a broken connection still fails.
+    pub async fn command_or_refusal(
+        &mut self,
+        arguments: &[&str],
+    ) -> Result<Result<OwnedFrame, String>, RedisError> {
+        match self.command(arguments).await {
+            Ok(reply) => Ok(Ok(reply)),
+            Err(RedisError::Server(message)) => Ok(Err(message)),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn read_reply(&mut self) -> Result<OwnedFrame, RedisError> {
         loop {
             if !self.buffer.is_empty() {

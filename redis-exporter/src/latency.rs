@@ -10,10 +10,11 @@ pub async fn extract_latest(
     namespace: &str,
     out: &mut MetricSet,
 ) -> Result<(), RedisError> {
-    let events = match connection.command(&["LATENCY", "LATEST"]).await {
-        Ok(OwnedFrame::Array(events)) => events,
-        Ok(_) | Err(RedisError::Server(_)) => return Ok(()),
-        Err(e) => return Err(e),
+    let Ok(OwnedFrame::Array(events)) = connection
+        .command_or_refusal(&["LATENCY", "LATEST"])
+        .await?
+    else {
+        return Ok(());
     };
     for event in events {
         let OwnedFrame::Array(fields) = event else {
@@ -54,10 +55,11 @@ pub async fn extract_histograms(
     info_text: &str,
     out: &mut MetricSet,
 ) -> Result<(), RedisError> {
-    let reply = match connection.command(&["LATENCY", "HISTOGRAM"]).await {
-        Ok(OwnedFrame::Array(reply)) => reply,
-        Ok(_) | Err(RedisError::Server(_)) => return Ok(()),
-        Err(e) => return Err(e),
+    let Ok(OwnedFrame::Array(reply)) = connection
+        .command_or_refusal(&["LATENCY", "HISTOGRAM"])
+        .await?
+    else {
+        return Ok(());
     };
     let usecs = command_usecs(info_text);
     for entry in reply.chunks(2) {

@@ -31,6 +31,8 @@ pub struct RedisExporter {
     password_file: Option<PasswordFile>,
     /// TLS settings for `rediss://` targets.
     tls: TlsClient,
+    /// Which optional config families to add.
+    config_options: config::Options,
     /// `<namespace>_exporter`, as upstream names its build info.
     build_info_prefix: String,
     /// Whether a refused CONFIG has been logged at warning level.
@@ -75,6 +77,10 @@ impl RedisExporter {
         let tls = TlsClient::new(flags.tls.clone())?;
         Ok(RedisExporter {
             build_info_prefix: format!("{}_exporter", flags.namespace),
+            config_options: config::Options {
+                include_all: flags.include_config_metrics,
+                redact: flags.redact_config_metrics,
+            },
             target,
             allowed_targets,
             password_file,
@@ -226,23 +232,17 @@ impl RedisExporter {
             text(&reply).ok_or_else(|| RedisError::Protocol("INFO did not return text".into()))?;
         let summary = info::extract(&info_text, &self.flags.namespace, out);
         let config = self.read_config(&mut connection).await?;
-        let options = config::Options {
-            include_all: self.flags.include_config_metrics,
-            redact: self.flags.redact_config_metrics,
-        };
-        let mut databases = config::extract(&config, &self.flags.namespace, options, out);
+        let mut databases =
+            config::extract(&config, &self.flags.namespace, self.config_options, out);
         if summary.cluster_enabled {
             databases = Some(1);
-            match connection.command(&["CLUSTER", "INFO"]).await {
+            match connection.command_or_refusal(&["CLUSTER", "INFO"]).await? {
                 Ok(reply) => info::extract_cluster_info(
                     &text(&reply).unwrap_or_default(),
                     &self.flags.namespace,
                     out,
                 ),
-                Err(RedisError::Server(message)) => {
-                    log::debug!(err = message.as_str(); "CLUSTER INFO failed")
-                }
-                Err(e) => return Err(e),
+                Err(message) => log::debug!(err = message.as_str(); "CLUSTER INFO failed"),
             }
         }
         // Empty databases are reported with 0 keys, up to `databases` (16
@@ -280,15 +280,15 @@ impl RedisExporter {
             return Ok(Vec::new());
         }
         match connection
-            .command(&[&self.flags.config_command, "GET", "*"])
-            .await
+            .command_or_refusal(&[&self.flags.config_command, "GET", "*"])
+            .await?
         {
             Ok(redis_protocol::resp2::types::OwnedFrame::Array(items)) => Ok(items
                 .chunks(2)
                 .filter_map(|pair| Some((text(pair.first()?)?, text(pair.get(1)?)?)))
                 .collect()),
             Ok(_) => Ok(Vec::new()),
-            Err(RedisError::Server(message)) => {
+            Err(message) => {
                 // Managed services refuse CONFIG on every scrape: say so once.
                 let message = message.as_str();
                 if self.config_refusal_logged.swap(true, Ordering::Relaxed) {
@@ -298,7 +298,6 @@ impl RedisExporter {
                 }
                 Ok(Vec::new())
             }
-            Err(e) => Err(e),
         }
     }
 }

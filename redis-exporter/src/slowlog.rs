@@ -11,22 +11,21 @@ pub async fn extract(
     out: &mut MetricSet,
 ) -> Result<(), RedisError> {
     let name = |metric: &str| format!("{namespace}_{metric}");
-    match connection.command(&["SLOWLOG", "LEN"]).await {
-        Ok(OwnedFrame::Integer(length)) => {
-            out.single(
-                name("slowlog_length"),
-                "Total slowlog",
-                MetricType::Gauge,
-                length as f64,
-            );
-        }
-        Ok(_) | Err(RedisError::Server(_)) => {}
-        Err(e) => return Err(e),
+    if let Ok(OwnedFrame::Integer(length)) =
+        connection.command_or_refusal(&["SLOWLOG", "LEN"]).await?
+    {
+        out.single(
+            name("slowlog_length"),
+            "Total slowlog",
+            MetricType::Gauge,
+            length as f64,
+        );
     }
-    let entries = match connection.command(&["SLOWLOG", "GET", "1"]).await {
-        Ok(OwnedFrame::Array(entries)) => entries,
-        Ok(_) | Err(RedisError::Server(_)) => return Ok(()),
-        Err(e) => return Err(e),
+    let Ok(OwnedFrame::Array(entries)) = connection
+        .command_or_refusal(&["SLOWLOG", "GET", "1"])
+        .await?
+    else {
+        return Ok(());
     };
     let (mut last_id, mut duration) = (0.0, 0.0);
     if let Some(OwnedFrame::Array(entry)) = entries.first() {
