@@ -75,3 +75,19 @@ impl Drop for Redis {
         let _ = self.child.wait();
     }
 }
+
+/// Debian's Go redis_exporter for `address` (empty: `/scrape` only) on a
+/// free port.
+pub fn go_exporter(address: &str) -> crate::process::Running {
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("a socket address");
+    crate::process::Running::start_at(
+        &crate::tools::path("prometheus-redis-exporter"),
+        &[
+            &format!("--redis.addr={address}"),
+            &format!("--web.listen-address={listen}"),
+        ],
+        listen,
+    )
+}

@@ -5,7 +5,7 @@ use std::process::Command;
 use e2e::bench::free_port;
 use e2e::http;
 use e2e::process::Running;
-use e2e::redis::Redis;
+use e2e::redis::{Redis, go_exporter};
 use e2e::wait::{self, PATIENCE};
 use exporter_kit::exposition::{MetricType, Value};
 
@@ -155,16 +155,7 @@ async fn every_family_of_debians_redis_exporter_is_here() {
     let redis = Redis::start(&[]);
     redis.cli(&["set", "a", "1"]);
     redis.cli(&["set", "b", "2", "EX", "100"]);
-    let go_port = free_port();
-    let go_address: std::net::SocketAddr = format!("127.0.0.1:{go_port}").parse().unwrap();
-    let go = Running::start_at(
-        &e2e::tools::path("prometheus-redis-exporter"),
-        &[
-            &format!("--redis.addr={}", redis.address()),
-            &format!("--web.listen-address={go_address}"),
-        ],
-        go_address,
-    );
+    let go = go_exporter(&redis.address());
     let ours = exporter(&redis.address(), &[]);
     let go_text = http::get(go.addr(), "/metrics").await.unwrap().text();
     let our_text = http::get(ours.addr(), "/metrics").await.unwrap().text();
@@ -571,15 +562,7 @@ fn unreadable_tls_files_stop_start_up_with_the_flag_named() {
 #[tokio::test]
 async fn an_empty_redis_addr_serves_only_scrape_totals_like_upstream() {
     let redis = Redis::start(&[]);
-    let go_address: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let go = Running::start_at(
-        &e2e::tools::path("prometheus-redis-exporter"),
-        &[
-            "--redis.addr=",
-            &format!("--web.listen-address={go_address}"),
-        ],
-        go_address,
-    );
+    let go = go_exporter("");
     let ours = exporter("", &["--scrape.allowed-targets=.*"]);
     for running in [&go, &ours] {
         let text = http::get(running.addr(), "/metrics").await.unwrap().text();

@@ -7,13 +7,11 @@
 //! Usage: `cargo run --release -p e2e --bin redis-bench -- [SCRAPES]`
 //! Prints Markdown tables for BENCHMARKS.md.
 
-use std::net::SocketAddr;
-
-use e2e::bench::{compare, free_port, print_comparison, usage};
+use e2e::bench::{compare, print_comparison, usage};
 use e2e::binary::{self, Profile};
 use e2e::http;
 use e2e::process::Running;
-use e2e::redis::Redis;
+use e2e::redis::{Redis, go_exporter};
 
 /// Both exporters against `main_address`; ours allows every /scrape target,
 /// as Go's does.
@@ -28,17 +26,7 @@ fn exporters(ours_binary: &std::path::Path, main_address: &str) -> [(&'static st
         &[],
         1,
     );
-    let go_address: SocketAddr = format!("127.0.0.1:{}", free_port())
-        .parse()
-        .expect("an address");
-    let go = Running::start_at(
-        &e2e::tools::path("prometheus-redis-exporter"),
-        &[
-            &format!("--redis.addr={main_address}"),
-            &format!("--web.listen-address={go_address}"),
-        ],
-        go_address,
-    );
+    let go = go_exporter(main_address);
     [
         ("redis-exporter (Rust)", ours),
         ("redis_exporter 1.45 (Go, Debian)", go),
