@@ -177,12 +177,16 @@ impl Family {
                 value: (*value).to_owned(),
             })
             .collect();
-        self.samples.push(Sample { labels, value });
-        self
+        self.push_sample(Sample { labels, value })
     }
 
     /// Adds a sample whose labels are already owned (no copies made).
     pub fn push_sample(&mut self, sample: Sample) -> &mut Self {
+        // Most families have one sample: room for exactly one at first, not
+        // the four a `Vec` would reserve.
+        if self.samples.is_empty() {
+            self.samples.reserve_exact(1);
+        }
         self.samples.push(sample);
         self
     }
