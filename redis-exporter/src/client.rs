@@ -2,6 +2,7 @@
 //! does, so a scrape proves the instance accepts connections), RESP from the
 //! redis-protocol crate, and one deadline for everything.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use redis_protocol::resp2::decode::decode;
@@ -103,6 +104,10 @@ pub enum RedisError {
     Tls(String),
 }
 
+/// The most a reply may take. INFO and CONFIG GET replies are a few tens of
+/// KiB; a target that streams endless bytes must not grow the exporter.
+const MAX_REPLY_BYTES: usize = 8 << 20;
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
@@ -160,21 +165,12 @@ impl Connection {
     /// Sends one command and returns its reply. A Redis error reply is an
     /// `Err(RedisError::Server)`.
     pub async fn command(&mut self, arguments: &[&str]) -> Result<OwnedFrame, RedisError> {
-        let frame = OwnedFrame::Array(
-            arguments
-                .iter()
-                .map(|a| OwnedFrame::BulkString(a.as_bytes().to_vec()))
-                .collect(),
-        );
-        let mut request = vec![0u8; frame.encode_len(false)];
-        encode(&mut request, &frame, false).map_err(|e| RedisError::Protocol(e.to_string()))?;
-        tokio::time::timeout_at(self.deadline, self.stream.write_all(&request))
-            .await
-            .map_err(|_| RedisError::Timeout)??;
-        match self.read_reply().await? {
-            OwnedFrame::Error(message) => Err(RedisError::Server(message)),
-            reply => Ok(reply),
-        }
+        let mut pipeline = Pipeline::default();
+        let only = pipeline.push(arguments);
+        self.send(pipeline)
+            .await?
+            .take(only)
+            .map_err(RedisError::Server)
     }
 
     /// [`command`](Self::command) for commands a scrape can do without:
@@ -191,6 +187,35 @@ impl Connection {
         }
     }
 
+    /// Sends every command of `pipeline` in one write and reads their
+    /// replies: one round trip however many commands a scrape needs.
+    pub async fn send(&mut self, pipeline: Pipeline<'_>) -> Result<Replies, RedisError> {
+        let mut request = Vec::new();
+        for arguments in &pipeline.commands {
+            let frame = OwnedFrame::Array(
+                arguments
+                    .iter()
+                    .map(|a| OwnedFrame::BulkString(a.as_bytes().to_vec()))
+                    .collect(),
+            );
+            let start = request.len();
+            request.resize(start + frame.encode_len(false), 0);
+            encode(&mut request[start..], &frame, false)
+                .map_err(|e| RedisError::Protocol(e.to_string()))?;
+        }
+        tokio::time::timeout_at(self.deadline, self.stream.write_all(&request))
+            .await
+            .map_err(|_| RedisError::Timeout)??;
+        let mut replies = Vec::with_capacity(pipeline.commands.len());
+        for _ in &pipeline.commands {
+            replies.push(Some(match self.read_reply().await? {
+                OwnedFrame::Error(message) => Err(message),
+                reply => Ok(reply),
+            }));
+        }
+        Ok(Replies(replies))
+    }
+
     async fn read_reply(&mut self) -> Result<OwnedFrame, RedisError> {
         loop {
             if !self.buffer.is_empty() {
@@ -202,6 +227,12 @@ impl Connection {
                     Ok(None) => {}
                     Err(e) => return Err(RedisError::Protocol(e.to_string())),
                 }
+            }
+            if self.buffer.len() > MAX_REPLY_BYTES {
+                return Err(RedisError::Protocol(format!(
+                    "reply larger than {} MiB",
+                    MAX_REPLY_BYTES >> 20
+                )));
             }
             let mut chunk = [0u8; 16 * 1024];
             let read = tokio::time::timeout_at(self.deadline, self.stream.read(&mut chunk))
@@ -215,11 +246,40 @@ impl Connection {
     }
 }
 
-/// A reply as text (bulk or simple strings).
-pub fn text(frame: &OwnedFrame) -> Option<String> {
+/// Commands to send together; [`push`](Self::push) returns the index of
+/// the command's reply in [`Replies`].
+#[derive(Default)]
+pub struct Pipeline<'a> {
+    commands: Vec<&'a [&'a str]>,
+}
+
+impl<'a> Pipeline<'a> {
+    pub fn push(&mut self, arguments: &'a [&'a str]) -> usize {
+        self.commands.push(arguments);
+        self.commands.len() - 1
+    }
+}
+
+/// The replies to a [`Pipeline`], in order. Each is the reply, or the
+/// message of a Redis error reply.
+pub struct Replies(Vec<Option<Result<OwnedFrame, String>>>);
+
+impl Replies {
+    /// The reply to the command at `index`; each can be taken once.
+    pub fn take(&mut self, index: usize) -> Result<OwnedFrame, String> {
+        self.0
+            .get_mut(index)
+            .and_then(Option::take)
+            .unwrap_or_else(|| Err(format!("no reply {index} in this pipeline")))
+    }
+}
+
+/// A reply as text (bulk or simple strings), borrowed unless it needs
+/// repairing into UTF-8.
+pub fn text(frame: &OwnedFrame) -> Option<Cow<'_, str>> {
     match frame {
         OwnedFrame::BulkString(bytes) | OwnedFrame::SimpleString(bytes) => {
-            Some(String::from_utf8_lossy(bytes).into_owned())
+            Some(String::from_utf8_lossy(bytes))
         }
         _ => None,
     }

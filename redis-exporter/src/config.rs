@@ -1,5 +1,7 @@
 //! Families from `CONFIG GET *`.
 
+use std::borrow::Cow;
+
 use exporter_kit::exposition::{MetricSet, MetricType};
 
 /// Config keys exported as `config_<key>` gauges.
@@ -24,7 +26,7 @@ pub struct Options {
 
 /// Adds the config families; returns the `databases` setting if given.
 pub fn extract(
-    config: &[(String, String)],
+    config: &[(Cow<'_, str>, Cow<'_, str>)],
     namespace: &str,
     options: Options,
     out: &mut MetricSet,
@@ -32,7 +34,8 @@ pub fn extract(
     let name = |metric: &str| format!("{namespace}_{metric}");
     let mut databases = None;
     for (key, value) in config {
-        let secret = options.redact && SECRETS.contains(&key.as_str());
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let secret = options.redact && SECRETS.contains(&key);
         if options.include_all && !secret {
             out.family(
                 name("config_key_value"),
@@ -52,7 +55,7 @@ pub fn extract(
         if key == "databases" {
             databases = value.parse().ok();
         }
-        if NUMERIC.contains(&key.as_str())
+        if NUMERIC.contains(&key)
             && let Ok(number) = value.parse::<f64>()
         {
             let metric = format!("config_{}", key.replace('-', "_"));
@@ -97,7 +100,7 @@ mod tests {
 
     #[test]
     fn config_families() {
-        let config: Vec<(String, String)> = [
+        let config: Vec<(Cow<str>, Cow<str>)> = [
             ("maxmemory", "0"),
             ("maxclients", "10000"),
             ("databases", "16"),
@@ -108,7 +111,7 @@ mod tests {
             ("requirepass", "secret"),
         ]
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .map(|(k, v)| (Cow::Borrowed(*k), Cow::Borrowed(*v)))
         .collect();
         let mut out = MetricSet::new();
         let defaults = Options {
@@ -132,13 +135,13 @@ mod tests {
 
     #[test]
     fn every_setting_with_secrets_redacted_unless_asked() {
-        let config: Vec<(String, String)> = [
+        let config: Vec<(Cow<str>, Cow<str>)> = [
             ("maxmemory-policy", "noeviction"),
             ("hz", "10"),
             ("requirepass", "secret"),
         ]
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .map(|(k, v)| (Cow::Borrowed(*k), Cow::Borrowed(*v)))
         .collect();
         for (redact, expect_secret) in [(true, false), (false, true)] {
             let mut out = MetricSet::new();

@@ -3,18 +3,17 @@
 use exporter_kit::exposition::{MetricSet, MetricType};
 use redis_protocol::resp2::types::OwnedFrame;
 
-use crate::client::{Connection, RedisError, text};
+use crate::client::text;
 
-pub async fn extract_latest(
-    connection: &mut Connection,
-    namespace: &str,
-    out: &mut MetricSet,
-) -> Result<(), RedisError> {
-    let Ok(OwnedFrame::Array(events)) = connection
-        .command_or_refusal(&["LATENCY", "LATEST"])
-        .await?
-    else {
-        return Ok(());
+/// The commands whose replies [`extract_latest`] and [`extract_histograms`]
+/// read.
+pub const LATEST: &[&str] = &["LATENCY", "LATEST"];
+pub const HISTOGRAM: &[&str] = &["LATENCY", "HISTOGRAM"];
+
+/// The latency spike families from the reply to [`LATEST`].
+pub fn extract_latest(reply: Result<OwnedFrame, String>, namespace: &str, out: &mut MetricSet) {
+    let Ok(OwnedFrame::Array(events)) = reply else {
+        return;
     };
     for event in events {
         let OwnedFrame::Array(fields) = event else {
@@ -28,7 +27,7 @@ pub async fn extract_latest(
         else {
             continue;
         };
-        let labels = [("event_name", name.as_str())];
+        let labels = [("event_name", name.as_ref())];
         out.family(
             format!("{namespace}_latency_spike_last"),
             "When the latency spike last occurred",
@@ -42,24 +41,20 @@ pub async fn extract_latest(
         )
         .sample(&labels, *latest_ms as f64 / 1e3);
     }
-    Ok(())
 }
 
 /// `LATENCY HISTOGRAM` (Redis 7+): each command's latency distribution as
 /// `commands_latencies_usec{cmd}`, with the server's power-of-two
 /// microsecond buckets. Older servers refuse the command; that only loses
 /// this family.
-pub async fn extract_histograms(
-    connection: &mut Connection,
+pub fn extract_histograms(
+    reply: Result<OwnedFrame, String>,
     namespace: &str,
     info_text: &str,
     out: &mut MetricSet,
-) -> Result<(), RedisError> {
-    let Ok(OwnedFrame::Array(reply)) = connection
-        .command_or_refusal(&["LATENCY", "HISTOGRAM"])
-        .await?
-    else {
-        return Ok(());
+) {
+    let Ok(OwnedFrame::Array(reply)) = reply else {
+        return;
     };
     let usecs = command_usecs(info_text);
     for entry in reply.chunks(2) {
@@ -84,7 +79,6 @@ pub async fn extract_histograms(
             calls,
         );
     }
-    Ok(())
 }
 
 /// `calls` and the cumulative `histogram_usec` buckets of one command.

@@ -1,5 +1,6 @@
 //! One scrape of one Redis instance, and the exporter's own families.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -8,7 +9,9 @@ use exporter_kit::exposition::{MetricSet, MetricType};
 use exporter_kit::{BadRequest, Exporter, Scrape};
 
 use crate::RedisFlags;
-use crate::client::{Address, Connection, RedisError, text};
+use redis_protocol::resp2::types::OwnedFrame;
+
+use crate::client::{Address, Connection, Pipeline, RedisError, text};
 use crate::passwords::{self, PasswordFile};
 use crate::tls::TlsClient;
 use crate::{config, info, latency, slowlog};
@@ -217,23 +220,41 @@ impl RedisExporter {
                 started.elapsed().as_secs_f64(),
             );
         }
+        // Everything else a scrape asks is independent of the answers, so
+        // it goes as one pipeline: one round trip instead of six.
+        let config_get = [self.flags.config_command.as_str(), "GET", "*"];
+        let mut pipeline = Pipeline::default();
         if self.flags.set_client_name {
             // Best effort: some managed Redis services refuse it.
-            let _ = connection
-                .command(&["CLIENT", "SETNAME", "redis_exporter"])
-                .await;
+            pipeline.push(&["CLIENT", "SETNAME", "redis_exporter"]);
         }
-        let reply = match connection.command(&["INFO", "ALL"]).await {
+        let info_all = pipeline.push(&["INFO", "ALL"]);
+        let config = (self.flags.config_command != "-").then(|| pipeline.push(&config_get));
+        let slowlog_length = pipeline.push(slowlog::LEN);
+        let slowlog_newest = pipeline.push(slowlog::GET_NEWEST);
+        let latency = (!self.flags.exclude_latency_histogram_metrics).then(|| {
+            (
+                pipeline.push(latency::LATEST),
+                pipeline.push(latency::HISTOGRAM),
+            )
+        });
+        let mut replies = connection.send(pipeline).await?;
+
+        let reply = match replies.take(info_all) {
             Ok(reply) => reply,
-            Err(RedisError::Server(_)) => connection.command(&["INFO"]).await?,
-            Err(e) => return Err(e),
+            // Servers older than 2.8 know only plain INFO.
+            Err(_) => connection.command(&["INFO"]).await?,
         };
         let info_text =
             text(&reply).ok_or_else(|| RedisError::Protocol("INFO did not return text".into()))?;
         let summary = info::extract(&info_text, &self.flags.namespace, out);
-        let config = self.read_config(&mut connection).await?;
-        let mut databases =
-            config::extract(&config, &self.flags.namespace, self.config_options, out);
+        let config = config.map(|index| replies.take(index));
+        let mut databases = config::extract(
+            &self.config_pairs(config.as_ref()),
+            &self.flags.namespace,
+            self.config_options,
+            out,
+        );
         if summary.cluster_enabled {
             databases = Some(1);
             match connection.command_or_refusal(&["CLUSTER", "INFO"]).await? {
@@ -253,7 +274,12 @@ impl RedisExporter {
             &summary.databases_seen,
             out,
         );
-        slowlog::extract(&mut connection, &self.flags.namespace, out).await?;
+        slowlog::extract(
+            replies.take(slowlog_length),
+            replies.take(slowlog_newest),
+            &self.flags.namespace,
+            out,
+        );
         // Upstream reports the key-group step on every scrape; with no key
         // groups configured (the only mode so far) it takes no time.
         out.single(
@@ -262,33 +288,31 @@ impl RedisExporter {
             MetricType::Gauge,
             0.0,
         );
-        if !self.flags.exclude_latency_histogram_metrics {
-            latency::extract_latest(&mut connection, &self.flags.namespace, out).await?;
-            latency::extract_histograms(&mut connection, &self.flags.namespace, &info_text, out)
-                .await?;
+        if let Some((latest, histogram)) = latency {
+            latency::extract_latest(replies.take(latest), &self.flags.namespace, out);
+            latency::extract_histograms(
+                replies.take(histogram),
+                &self.flags.namespace,
+                &info_text,
+                out,
+            );
         }
         Ok(connect_time)
     }
 
-    /// `CONFIG GET *` as name/value pairs; empty when the command is
-    /// skipped (`--config-command=-`), renamed away or refused.
-    async fn read_config(
+    /// The reply to `CONFIG GET *` as name/value pairs; empty when CONFIG
+    /// is skipped, renamed away or refused.
+    fn config_pairs<'a>(
         &self,
-        connection: &mut Connection,
-    ) -> Result<Vec<(String, String)>, RedisError> {
-        if self.flags.config_command == "-" {
-            return Ok(Vec::new());
-        }
-        match connection
-            .command_or_refusal(&[&self.flags.config_command, "GET", "*"])
-            .await?
-        {
-            Ok(redis_protocol::resp2::types::OwnedFrame::Array(items)) => Ok(items
+        reply: Option<&'a Result<OwnedFrame, String>>,
+    ) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+        match reply {
+            Some(Ok(OwnedFrame::Array(items))) => items
                 .chunks(2)
                 .filter_map(|pair| Some((text(pair.first()?)?, text(pair.get(1)?)?)))
-                .collect()),
-            Ok(_) => Ok(Vec::new()),
-            Err(message) => {
+                .collect(),
+            None | Some(Ok(_)) => Vec::new(),
+            Some(Err(message)) => {
                 // Managed services refuse CONFIG on every scrape: say so once.
                 let message = message.as_str();
                 if self.config_refusal_logged.swap(true, Ordering::Relaxed) {
@@ -296,7 +320,7 @@ impl RedisExporter {
                 } else {
                     log::warn!(err = message; "CONFIG GET failed; config metrics skipped (logged once; --config-command=- skips CONFIG)");
                 }
-                Ok(Vec::new())
+                Vec::new()
             }
         }
     }

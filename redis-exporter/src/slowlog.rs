@@ -3,17 +3,20 @@
 use exporter_kit::exposition::{MetricSet, MetricType};
 use redis_protocol::resp2::types::OwnedFrame;
 
-use crate::client::{Connection, RedisError};
+/// The commands whose replies [`extract`] reads.
+pub const LEN: &[&str] = &["SLOWLOG", "LEN"];
+pub const GET_NEWEST: &[&str] = &["SLOWLOG", "GET", "1"];
 
-pub async fn extract(
-    connection: &mut Connection,
+/// Adds the slowlog families from the replies to [`LEN`] and [`GET_NEWEST`];
+/// a refused command costs only its families.
+pub fn extract(
+    length: Result<OwnedFrame, String>,
+    newest: Result<OwnedFrame, String>,
     namespace: &str,
     out: &mut MetricSet,
-) -> Result<(), RedisError> {
+) {
     let name = |metric: &str| format!("{namespace}_{metric}");
-    if let Ok(OwnedFrame::Integer(length)) =
-        connection.command_or_refusal(&["SLOWLOG", "LEN"]).await?
-    {
+    if let Ok(OwnedFrame::Integer(length)) = length {
         out.single(
             name("slowlog_length"),
             "Total slowlog",
@@ -21,11 +24,8 @@ pub async fn extract(
             length as f64,
         );
     }
-    let Ok(OwnedFrame::Array(entries)) = connection
-        .command_or_refusal(&["SLOWLOG", "GET", "1"])
-        .await?
-    else {
-        return Ok(());
+    let Ok(OwnedFrame::Array(entries)) = newest else {
+        return;
     };
     let (mut last_id, mut duration) = (0.0, 0.0);
     if let Some(OwnedFrame::Array(entry)) = entries.first() {
@@ -48,5 +48,36 @@ pub async fn extract(
         MetricType::Gauge,
         duration,
     );
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_length_keeps_the_newest_entry_families() {
+        let newest = OwnedFrame::Array(vec![OwnedFrame::Array(vec![
+            OwnedFrame::Integer(41),
+            OwnedFrame::Integer(1_700_000_000),
+            OwnedFrame::Integer(25_000),
+        ])]);
+        let mut out = MetricSet::new();
+        extract(Err("NOPERM".into()), Ok(newest), "redis", &mut out);
+        out.finish();
+        let values: Vec<(&str, f64)> = out
+            .families()
+            .iter()
+            .map(|f| match f.samples[0].value {
+                exporter_kit::exposition::Value::Single(v) => (f.name.as_ref(), v),
+                _ => (f.name.as_ref(), f64::NAN),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("redis_last_slow_execution_duration_seconds", 0.025),
+                ("redis_slowlog_last_id", 41.0)
+            ]
+        );
+    }
 }

@@ -679,6 +679,54 @@ async fn a_killed_redis_gives_up_zero() {
     assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
 }
 
+/// A TCP server that answers every connection with `reply`, then with
+/// endless `tail` bytes if given, until the peer goes away.
+async fn impostor(reply: &'static [u8], tail: Option<u8>) -> std::net::SocketAddr {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                socket.write_all(reply).await?;
+                if let Some(byte) = tail {
+                    let chunk = [byte; 64 * 1024];
+                    loop {
+                        socket.write_all(&chunk).await?;
+                    }
+                }
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_target_that_is_not_redis_gives_up_zero_and_stays_small() {
+    let http_server = impostor(b"HTTP/1.1 400 Bad Request\r\n\r\n", None).await;
+    let exporter_for_http = exporter(&http_server.to_string(), &[]);
+    let text = http::get(exporter_for_http.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(text.contains("unreadable reply from redis"), "{text}");
+
+    // A "bulk string" of 2 GB that never ends: refused at the reply cap,
+    // long before the deadline, without the exporter growing to match.
+    let flood = impostor(b"$2000000000\r\n", Some(b'x')).await;
+    let exporter_for_flood = exporter(&flood.to_string(), &[]);
+    let text = http::get(exporter_for_flood.addr(), "/metrics")
+        .await
+        .unwrap()
+        .text();
+    assert_eq!(value(&text, "redis_up"), Some(0.0), "{text}");
+    assert!(text.contains("reply larger than 8 MiB"), "{text}");
+    let peak = e2e::bench::usage(exporter_for_flood.pid()).peak_rss_bytes;
+    assert!(peak < 48 << 20, "peak RSS {peak} bytes");
+}
+
 #[tokio::test]
 async fn address_forms_namespace_and_environment() {
     let sockets = tempfile::tempdir().unwrap();
