@@ -59,15 +59,30 @@ pub fn build(name: &str, profile: Profile) -> PathBuf {
     }
     let status = cargo.status().expect("cargo runs");
     assert!(status.success(), "cargo build --bin {name} failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
     let directory = match profile {
         Profile::Debug => "debug",
         Profile::Release => "release",
     };
-    let path = target.join(directory).join(name);
+    let path = profiles_directory().join(directory).join(name);
     assert!(path.exists(), "{} was not built", path.display());
     built.insert(key, path.clone());
     path
+}
+
+/// Where cargo puts this build's profile directories: wherever this very
+/// process was built (`target/<triple>/debug/deps/` for a test,
+/// `target/<triple>/release/` for a bench harness), whatever the target
+/// directory and triple.
+fn profiles_directory() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running executable has a path");
+    let mut directory = exe.parent().expect("an executable lives in a directory");
+    if directory.ends_with("deps") {
+        directory = directory
+            .parent()
+            .expect("deps/ is inside a profile directory");
+    }
+    directory
+        .parent()
+        .expect("a profile directory is inside the target directory")
+        .to_owned()
 }
