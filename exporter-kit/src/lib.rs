@@ -22,7 +22,7 @@ pub mod web;
 
 use std::process::ExitCode;
 
-pub use scrape::{BadRequest, Exporter, Scrape};
+pub use scrape::{BadRequest, Exporter, Rendered, Scrape};
 pub use web::{Readiness, Server};
 
 /// The git revision the suite was built from.
@@ -56,6 +56,17 @@ pub fn serve<E: Exporter>(
     readiness: Readiness,
     exporter: E,
 ) -> ExitCode {
+    serve_each(info, vec![(web.clone(), exporter)], readiness)
+}
+
+/// [`serve`] for an exporter with several servers, each with its own
+/// listeners and flags (kube-state-metrics' metrics and telemetry ports).
+/// All start before any is served, and all stop together.
+pub fn serve_each<E: Exporter>(
+    info: &'static ExporterInfo,
+    servers: Vec<(cli::WebArgs, E)>,
+    readiness: Readiness,
+) -> ExitCode {
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(err) => cli::fatal(info, format!("cannot start the async runtime: {err}")),
@@ -66,10 +77,24 @@ pub fn serve<E: Exporter>(
         let shutdown = shutdown_signal().unwrap_or_else(|err| {
             cli::fatal(info, format!("cannot install signal handlers: {err}"))
         });
-        let server = Server::bind(info, web, exporter, readiness)
-            .await
-            .unwrap_or_else(|err| cli::fatal(info, err));
-        server.run(shutdown).await;
+        let mut bound = Vec::new();
+        for (web, exporter) in servers {
+            let server = Server::bind(info, &web, exporter, readiness.clone())
+                .await
+                .unwrap_or_else(|err| cli::fatal(info, err));
+            bound.push(server);
+        }
+        let (stop, stopping) = tokio::sync::watch::channel(());
+        let mut running = tokio::task::JoinSet::new();
+        for server in bound {
+            let mut stopping = stopping.clone();
+            running.spawn(server.run(async move {
+                let _ = stopping.changed().await;
+            }));
+        }
+        shutdown.await;
+        let _ = stop.send(());
+        while running.join_next().await.is_some() {}
     });
     // A collector thread stuck in a blocking read (a hung mount) must not
     // keep the process from exiting.

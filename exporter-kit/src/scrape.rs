@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::exposition::MetricSet;
+use crate::exposition::{Format, MetricSet};
 
 /// Budget when the scraper does not say its timeout (Prometheus' default
 /// scrape timeout is 10 s).
@@ -97,6 +97,22 @@ pub trait Exporter: Send + Sync + 'static {
     fn build_info_prefix(&self) -> Option<&str> {
         None
     }
+
+    /// Families the exporter keeps already rendered (kube-state's
+    /// per-object store), sent after those `collect` returns and streamed,
+    /// so a large response is never assembled in memory. Their names must
+    /// differ from the collected ones.
+    fn rendered(&self, _scrape: &Scrape) -> Option<Box<dyn Rendered>> {
+        None
+    }
+}
+
+/// Exposition text an exporter hands out piece by piece (see
+/// [`Exporter::rendered`]).
+pub trait Rendered: Send + 'static {
+    /// Appends the next piece, complete lines in `format`, to `out`;
+    /// returns `false`, having written nothing, once all is written.
+    fn write_next(&mut self, format: Format, out: &mut Vec<u8>) -> bool;
 }
 
 #[cfg(test)]

@@ -13,12 +13,18 @@ use super::negotiate::Format;
 /// Appends `set` to `out` in `format`. The set should be
 /// [finished](MetricSet::finish) first.
 pub fn encode(set: &MetricSet, format: Format, out: &mut Vec<u8>) {
+    encode_families(set, format, out);
+    if format.is_openmetrics() {
+        out.extend_from_slice(b"# EOF\n");
+    }
+}
+
+/// [`encode`] without OpenMetrics' closing `# EOF`, for a response that
+/// continues with more families.
+pub fn encode_families(set: &MetricSet, format: Format, out: &mut Vec<u8>) {
     let openmetrics = format.is_openmetrics();
     for family in set.families() {
         write_family(family, openmetrics, out);
-    }
-    if openmetrics {
-        out.extend_from_slice(b"# EOF\n");
     }
 }
 

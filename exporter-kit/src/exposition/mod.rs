@@ -11,7 +11,7 @@ mod model;
 mod negotiate;
 mod parse;
 
-pub use encode::{encode, write_escaped_label_value, write_float};
+pub use encode::{encode, encode_families, write_escaped_label_value, write_float};
 pub use model::{
     Dropped, Family, Label, MetricSet, MetricType, Sample, Value, is_valid_label_name,
     is_valid_metric_name,

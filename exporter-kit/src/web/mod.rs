@@ -3,6 +3,7 @@
 //! exporters.
 
 mod auth;
+mod body;
 mod config;
 mod reload;
 mod server;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,11 +22,12 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::auth::BasicAuth;
+use super::body::{ExpositionBody, ResponseBody};
 use super::config::{RateLimit, WebConfig, WebConfigError};
 use super::reload::WebConfigSource;
 use crate::ExporterInfo;
 use crate::cli::WebArgs;
-use crate::exposition::{Format, accepts_gzip, encode};
+use crate::exposition::{Format, accepts_gzip, encode, encode_families};
 use crate::scrape::{Exporter, Scrape};
 use crate::self_metrics::{SelfMetrics, write_build_info};
 
@@ -78,7 +79,9 @@ struct Shared<E> {
     tls: bool,
     telemetry_path: String,
     max_requests: usize,
-    scrape_slots: Option<Semaphore>,
+    /// Held by a scrape until its response is produced, including a
+    /// streamed one.
+    scrape_slots: Option<Arc<Semaphore>>,
     exporter_metrics: bool,
     self_metrics: SelfMetrics,
     auth: BasicAuth,
@@ -119,7 +122,8 @@ impl<E: Exporter> Server<E> {
             tls,
             telemetry_path: web.telemetry_path.clone(),
             max_requests: web.max_requests,
-            scrape_slots: (web.max_requests > 0).then(|| Semaphore::new(web.max_requests)),
+            scrape_slots: (web.max_requests > 0)
+                .then(|| Arc::new(Semaphore::new(web.max_requests))),
             exporter_metrics: !web.disable_exporter_metrics,
             self_metrics: SelfMetrics::default(),
             auth: BasicAuth::default(),
@@ -256,10 +260,14 @@ where
     }
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+type HttpResponse = Response<ResponseBody>;
+
+fn whole(body: impl Into<Bytes>) -> ResponseBody {
+    Either::Left(Full::new(body.into()))
+}
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(whole(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -277,14 +285,14 @@ impl<E: Exporter> Shared<E> {
             response.headers_mut().insert(name.clone(), value.clone());
         }
         if head {
-            // Same headers as GET, no body.
-            let length = hyper::body::Body::size_hint(response.body())
-                .exact()
-                .unwrap_or(0);
-            *response.body_mut() = Full::new(Bytes::new());
-            response
-                .headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            // Same headers as GET, no body (and no length for a stream).
+            let length = hyper::body::Body::size_hint(response.body()).exact();
+            *response.body_mut() = whole(Bytes::new());
+            if let Some(length) = length {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            }
         }
         response
     }
@@ -358,9 +366,9 @@ impl<E: Exporter> Shared<E> {
         let started = Instant::now();
         let handler_metrics = &self.self_metrics.handler;
         let _in_flight = handler_metrics.start();
-        let _slot = match &self.scrape_slots {
+        let slot = match &self.scrape_slots {
             None => None,
-            Some(slots) => match slots.try_acquire() {
+            Some(slots) => match slots.clone().try_acquire_owned() {
                 Ok(slot) => Some(slot),
                 Err(_) => {
                     handler_metrics.record(503, started.elapsed());
@@ -410,11 +418,16 @@ impl<E: Exporter> Shared<E> {
         for dropped in set.finish() {
             log::error!(err:% = dropped; "Error gathering metrics");
         }
+        let rendered = self.exporter.rendered(&scrape);
         let mut body = Vec::with_capacity(self.last_body_size.load(Ordering::Relaxed));
-        encode(&set, format, &mut body);
-        self.last_body_size.store(body.len(), Ordering::Relaxed);
+        if rendered.is_some() {
+            encode_families(&set, format, &mut body);
+        } else {
+            encode(&set, format, &mut body);
+            self.last_body_size.store(body.len(), Ordering::Relaxed);
+        }
 
-        let mut response = Response::new(Full::new(Bytes::new()));
+        let mut response = Response::new(whole(Bytes::new()));
         let response_headers = response.headers_mut();
         response_headers.insert(
             header::CONTENT_TYPE,
@@ -422,10 +435,15 @@ impl<E: Exporter> Shared<E> {
         );
         if gzip {
             response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            body = gzip_bytes(&body);
         }
         response_headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        *response.body_mut() = Full::new(Bytes::from(body));
+        *response.body_mut() = match rendered {
+            Some(rendered) => {
+                Either::Right(ExpositionBody::new(body, rendered, format, gzip, slot))
+            }
+            None if gzip => whole(gzip_bytes(&body)),
+            None => whole(body),
+        };
         handler_metrics.record(200, started.elapsed());
         response
     }
