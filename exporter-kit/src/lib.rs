@@ -56,16 +56,23 @@ pub fn serve<E: Exporter>(
     readiness: Readiness,
     exporter: E,
 ) -> ExitCode {
-    serve_each(info, vec![(web.clone(), exporter)], readiness)
+    serve_each(
+        info,
+        vec![(web.clone(), exporter)],
+        readiness,
+        std::future::ready(()),
+    )
 }
 
 /// [`serve`] for an exporter with several servers, each with its own
-/// listeners and flags (kube-state-metrics' metrics and telemetry ports).
-/// All start before any is served, and all stop together.
+/// listeners and flags (kube-state-metrics' metrics and telemetry ports),
+/// and `background` work running beside them (kube-state's watches). All
+/// servers start before any is served, and all stop together.
 pub fn serve_each<E: Exporter>(
     info: &'static ExporterInfo,
     servers: Vec<(cli::WebArgs, E)>,
     readiness: Readiness,
+    background: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> ExitCode {
     let runtime = match runtime() {
         Ok(runtime) => runtime,
@@ -84,6 +91,7 @@ pub fn serve_each<E: Exporter>(
                 .unwrap_or_else(|err| cli::fatal(info, err));
             bound.push(server);
         }
+        let background = tokio::spawn(background);
         let (stop, stopping) = tokio::sync::watch::channel(());
         let mut running = tokio::task::JoinSet::new();
         for server in bound {
@@ -93,6 +101,7 @@ pub fn serve_each<E: Exporter>(
             }));
         }
         shutdown.await;
+        background.abort();
         let _ = stop.send(());
         while running.join_next().await.is_some() {}
     });
