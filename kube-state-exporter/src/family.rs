@@ -1,0 +1,192 @@
+//! A metric family as kube-state-metrics declares it: a name, help, type and
+//! stability, and a function that writes the family's series for one object.
+//! Each resource is a table of these (see `resources/`).
+
+use exporter_kit::exposition::{write_escaped_label_value, write_float};
+
+use crate::labels::KeyFilter;
+
+/// How settled a family is; KSM marks only stable families, at the start of
+/// their help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stability {
+    Stable,
+    Experimental,
+}
+
+impl Stability {
+    fn marker(self) -> &'static str {
+        match self {
+            Stability::Stable => "[STABLE] ",
+            Stability::Experimental => "",
+        }
+    }
+}
+
+/// The type KSM declares. State-set families are written as gauges in the
+/// text format, as KSM does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+    StateSet,
+}
+
+impl Kind {
+    fn text_name(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge | Kind::StateSet => "gauge",
+        }
+    }
+}
+
+/// One family of a resource of type `K`.
+pub struct Family<K> {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub stability: Stability,
+    /// Off unless named in `--metric-opt-in-list`.
+    pub opt_in: bool,
+    pub generate: fn(&K, &mut Series<'_>),
+}
+
+impl<K> Family<K> {
+    /// The `# HELP` and `# TYPE` lines, written once per scrape.
+    pub fn header(&self) -> Vec<u8> {
+        format!(
+            "# HELP {name} {marker}{help}\n# TYPE {name} {kind}\n",
+            name = self.name,
+            marker = self.stability.marker(),
+            help = self.help,
+            kind = self.kind.text_name(),
+        )
+        .into_bytes()
+    }
+}
+
+/// How one resource's objects are rendered: which families, and which
+/// Kubernetes labels and annotations become Prometheus labels.
+#[derive(Debug, Default)]
+pub struct RenderConfig {
+    /// By family index.
+    pub enabled: Box<[bool]>,
+    pub labels: KeyFilter,
+    pub annotations: KeyFilter,
+}
+
+/// Writes the series of one family for one object: the family's name, the
+/// object's identity labels, then the series' own labels, as KSM orders them.
+pub struct Series<'a> {
+    out: &'a mut Vec<u8>,
+    name: &'static str,
+    identity: &'a [(&'static str, &'a str)],
+    config: &'a RenderConfig,
+}
+
+impl<'a> Series<'a> {
+    pub fn new(
+        out: &'a mut Vec<u8>,
+        name: &'static str,
+        identity: &'a [(&'static str, &'a str)],
+        config: &'a RenderConfig,
+    ) -> Series<'a> {
+        Series {
+            out,
+            name,
+            identity,
+            config,
+        }
+    }
+
+    /// KSM's `kube_*_labels` and `kube_*_annotations`: nothing unless the
+    /// resource is allowlisted, else one series with the allowed entries as
+    /// `<prefix>_<key>` labels.
+    pub fn allowlisted(
+        &mut self,
+        prefix: &str,
+        map: Option<&std::collections::BTreeMap<String, String>>,
+    ) {
+        let filter = match prefix {
+            "label" => &self.config.labels,
+            _ => &self.config.annotations,
+        };
+        if filter.is_empty() {
+            return;
+        }
+        let labels = filter.labels(prefix, map);
+        let borrowed: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        self.add(&borrowed, 1.0);
+    }
+
+    /// Adds one series with the given labels (after the identity labels).
+    pub fn add(&mut self, labels: &[(&str, &str)], value: f64) {
+        let out = &mut *self.out;
+        out.extend_from_slice(self.name.as_bytes());
+        let mut separator = b'{';
+        let identity = self.identity.iter().map(|(k, v)| (*k, *v));
+        for (name, value) in identity.chain(labels.iter().copied()) {
+            out.push(separator);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            write_escaped_label_value(out, value);
+            out.push(b'"');
+            separator = b',';
+        }
+        if separator == b',' {
+            out.push(b'}');
+        }
+        out.push(b' ');
+        write_float(out, value, false);
+        out.push(b'\n');
+    }
+
+    /// One series per `states`, 1 for the state `current` and 0 for the
+    /// others (KSM's state sets, e.g. a pod's phase).
+    pub fn state_set(&mut self, label: &str, states: &[&str], current: &str) {
+        for state in states {
+            let value = if *state == current { 1.0 } else { 0.0 };
+            self.add(&[(label, state)], value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_put_identity_first_and_escape_values() {
+        let mut out = Vec::new();
+        let identity = [("namespace", "default"), ("pod", "web-0")];
+        let config = RenderConfig::default();
+        let mut series = Series::new(&mut out, "kube_pod_info", &identity, &config);
+        series.add(&[("node", "a\"b\\c\nd")], 1.0);
+        series.add(&[], 3e8);
+        let mut bare = Series::new(&mut out, "kube_x", &[], &config);
+        bare.add(&[], 0.5);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "kube_pod_info{namespace=\"default\",pod=\"web-0\",node=\"a\\\"b\\\\c\\nd\"} 1\n\
+             kube_pod_info{namespace=\"default\",pod=\"web-0\"} 3e+08\n\
+             kube_x 0.5\n"
+        );
+    }
+
+    #[test]
+    fn headers_carry_stability_and_text_types() {
+        let family = Family::<()> {
+            name: "kube_pod_info",
+            help: "Information about pod.",
+            kind: Kind::StateSet,
+            stability: Stability::Stable,
+            opt_in: false,
+            generate: |_, _| {},
+        };
+        assert_eq!(
+            String::from_utf8(family.header()).unwrap(),
+            "# HELP kube_pod_info [STABLE] Information about pod.\n# TYPE kube_pod_info gauge\n"
+        );
+    }
+}
