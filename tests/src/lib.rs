@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod binary;
 pub mod http;
+pub mod kube_api;
 pub mod pki;
 pub mod process;
 pub mod redis;
