@@ -11,6 +11,8 @@ use crate::process::Running;
 pub struct Usage {
     pub cpu_seconds: f64,
     pub peak_rss_bytes: u64,
+    /// The resident set now (`VmRSS`).
+    pub rss_bytes: u64,
 }
 
 pub fn usage(pid: i32) -> Usage {
@@ -21,14 +23,17 @@ pub fn usage(pid: i32) -> Usage {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let peak_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+    let kib = |field: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
     Usage {
         cpu_seconds: ticks / USER_HZ,
-        peak_rss_bytes: peak_kib * 1024,
+        peak_rss_bytes: kib("VmHWM:") * 1024,
+        rss_bytes: kib("VmRSS:") * 1024,
     }
 }
 

@@ -61,7 +61,7 @@ async fn watches_follow_changes_reconnects_and_relists() {
 
     let text = scrape(&running, "/metrics").await;
     let info = format!(
-        "kube_pod_info{{namespace=\"default\",pod=\"a\",uid=\"{}\",host_ip=\"10.0.0.10\",pod_ip=\"10.244.0.10\",node=\"node-0\",created_by_kind=\"<none>\",created_by_name=\"<none>\",priority_class=\"\",host_network=\"false\"}} 1\n",
+        "kube_pod_info{{namespace=\"default\",pod=\"a\",uid=\"{}\",host_ip=\"10.0.0.10\",pod_ip=\"10.244.0.10\",node=\"node-0\",created_by_kind=\"\",created_by_name=\"\",priority_class=\"\",host_network=\"false\"}} 1\n",
         uid(&a)
     );
     assert!(text.contains(&info), "{text}");

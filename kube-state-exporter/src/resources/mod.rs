@@ -2,7 +2,18 @@
 //! its own file, and how an object becomes its rendered lines.
 
 mod common;
+mod cronjob;
+mod daemonset;
+mod deployment;
+mod job;
+mod namespace;
+mod node;
+mod persistentvolume;
+mod persistentvolumeclaim;
 mod pod;
+mod replicaset;
+mod service;
+mod statefulset;
 
 use std::fmt::Debug;
 
@@ -101,5 +112,19 @@ fn headers<K: Resource>() -> Vec<Header> {
         .collect()
 }
 
-/// Every resource, in KSM's order.
-pub const ALL: &[Registration] = &[Registration::of::<k8s_openapi::api::core::v1::Pod>()];
+/// Every resource, in KSM's order (alphabetical, as it sorts the enabled
+/// resources).
+pub const ALL: &[Registration] = &[
+    Registration::of::<k8s_openapi::api::batch::v1::CronJob>(),
+    Registration::of::<k8s_openapi::api::apps::v1::DaemonSet>(),
+    Registration::of::<k8s_openapi::api::apps::v1::Deployment>(),
+    Registration::of::<k8s_openapi::api::batch::v1::Job>(),
+    Registration::of::<k8s_openapi::api::core::v1::Namespace>(),
+    Registration::of::<k8s_openapi::api::core::v1::Node>(),
+    Registration::of::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(),
+    Registration::of::<k8s_openapi::api::core::v1::PersistentVolume>(),
+    Registration::of::<k8s_openapi::api::core::v1::Pod>(),
+    Registration::of::<k8s_openapi::api::apps::v1::ReplicaSet>(),
+    Registration::of::<k8s_openapi::api::core::v1::Service>(),
+    Registration::of::<k8s_openapi::api::apps::v1::StatefulSet>(),
+];
