@@ -52,7 +52,62 @@ pub struct Family<K> {
     pub generate: fn(&K, &mut Series<'_>),
 }
 
+/// A STABLE gauge family, on unless filtered out: what most of KSM's
+/// families are. [`Family::counter`], [`Family::state_set`] and
+/// [`Family::opt_in`] adjust the rest (after them, a generator written as a
+/// closure needs its object parameter typed, e.g. `|pod: &Pod, series|`).
+pub const fn stable<K>(
+    name: &'static str,
+    help: &'static str,
+    generate: fn(&K, &mut Series<'_>),
+) -> Family<K> {
+    Family {
+        name,
+        help,
+        kind: Kind::Gauge,
+        stability: Stability::Stable,
+        opt_in: false,
+        generate,
+    }
+}
+
+/// An EXPERIMENTAL (KSM's ALPHA) gauge family, on unless filtered out.
+pub const fn experimental<K>(
+    name: &'static str,
+    help: &'static str,
+    generate: fn(&K, &mut Series<'_>),
+) -> Family<K> {
+    Family {
+        stability: Stability::Experimental,
+        ..stable(name, help, generate)
+    }
+}
+
 impl<K> Family<K> {
+    /// The family as a counter.
+    pub const fn counter(self) -> Family<K> {
+        Family {
+            kind: Kind::Counter,
+            ..self
+        }
+    }
+
+    /// The family as a state set.
+    pub const fn state_set(self) -> Family<K> {
+        Family {
+            kind: Kind::StateSet,
+            ..self
+        }
+    }
+
+    /// The family off unless named in `--metric-opt-in-list`.
+    pub const fn opt_in(self) -> Family<K> {
+        Family {
+            opt_in: true,
+            ..self
+        }
+    }
+
     /// The `# HELP` and `# TYPE` lines, written once per scrape.
     pub fn header(&self) -> Vec<u8> {
         format!(
@@ -176,14 +231,7 @@ mod tests {
 
     #[test]
     fn headers_carry_stability_and_text_types() {
-        let family = Family::<()> {
-            name: "kube_pod_info",
-            help: "Information about pod.",
-            kind: Kind::StateSet,
-            stability: Stability::Stable,
-            opt_in: false,
-            generate: |_, _| {},
-        };
+        let family = stable::<()>("kube_pod_info", "Information about pod.", |_, _| {}).state_set();
         assert_eq!(
             String::from_utf8(family.header()).unwrap(),
             "# HELP kube_pod_info [STABLE] Information about pod.\n# TYPE kube_pod_info gauge\n"

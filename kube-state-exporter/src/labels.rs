@@ -91,6 +91,15 @@ impl KeyFilter {
         filter
     }
 
+    /// A filter that passes every key, as `resource=[*]` does (for maps that
+    /// are always exported whole, such as a pod's node selectors).
+    pub fn every_key() -> KeyFilter {
+        KeyFilter {
+            all: true,
+            ..KeyFilter::default()
+        }
+    }
+
     /// Whether no key can ever be exported (the families stay empty).
     pub fn is_empty(&self) -> bool {
         !self.all && self.exact.is_empty() && self.patterns.is_empty()
@@ -226,7 +235,7 @@ mod tests {
     #[test]
     fn collisions_get_conflict_suffixes_in_key_order() {
         let labels = map(&[("a.b", "1"), ("a/b", "2"), ("a_b", "3"), ("c", "4")]);
-        let all = KeyFilter::new(["*"].into_iter());
+        let all = KeyFilter::every_key();
         let got = all.labels("label", Some(&labels));
         let names: Vec<(&str, &str)> = got.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         assert_eq!(

@@ -2,6 +2,7 @@
 //! a store of rendered lines per object (`store`), which a scrape streams
 //! out family by family (`exposition`).
 
+mod cron;
 mod exposition;
 mod family;
 mod filters;

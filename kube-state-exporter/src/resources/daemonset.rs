@@ -2,119 +2,98 @@
 //! `daemonset`.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
-use kube::{Api, Client};
 
-use super::deployment::{count, experimental, stable, timestamp};
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Series};
+use super::Resource;
+use super::common::{annotations, count, created, deletion_timestamp, labels, metadata_generation};
+use crate::family::{Family, experimental, stable};
 
 impl Resource for DaemonSet {
     const NAME: &'static str = "daemonsets";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "daemonset";
 
     fn families() -> &'static [Family<DaemonSet>] {
         FAMILIES
     }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("daemonset", meta.name.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<DaemonSet> {
-        namespaced_api(client, namespace)
-    }
 }
 
-/// One series with a status count (0 without a status, as KSM reads the
-/// plain Go fields).
-fn status_count(
-    d: &DaemonSet,
-    series: &mut Series<'_>,
-    field: fn(&DaemonSetStatus) -> Option<i32>,
-) {
-    series.add(&[], count(d.status.as_ref().and_then(field)));
+fn status(d: &DaemonSet) -> Option<&DaemonSetStatus> {
+    d.status.as_ref()
 }
 
 /// KSM v2.20 `daemonSetMetricFamilies`, in its order.
 const FAMILIES: &[Family<DaemonSet>] = &[
-    stable(
-        "kube_daemonset_created",
-        "Unix creation timestamp",
-        |d, series| timestamp(series, d.metadata.creation_timestamp.as_ref()),
-    ),
+    stable("kube_daemonset_created", "Unix creation timestamp", created),
     stable(
         "kube_daemonset_status_current_number_scheduled",
         "The number of nodes running at least one daemon pod and are supposed to.",
-        |d, series| status_count(d, series, |s| Some(s.current_number_scheduled)),
+        |d, series| series.add(&[], count(status(d).map(|s| s.current_number_scheduled))),
     ),
     stable(
         "kube_daemonset_status_desired_number_scheduled",
         "The number of nodes that should be running the daemon pod.",
-        |d, series| status_count(d, series, |s| Some(s.desired_number_scheduled)),
+        |d, series| series.add(&[], count(status(d).map(|s| s.desired_number_scheduled))),
     ),
     stable(
         "kube_daemonset_status_number_available",
         "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available",
-        |d, series| status_count(d, series, |s| s.number_available),
+        |d, series| series.add(&[], count(status(d).and_then(|s| s.number_available))),
     ),
     stable(
         "kube_daemonset_status_number_misscheduled",
         "The number of nodes running a daemon pod but are not supposed to.",
-        |d, series| status_count(d, series, |s| Some(s.number_misscheduled)),
+        |d, series| series.add(&[], count(status(d).map(|s| s.number_misscheduled))),
     ),
     stable(
         "kube_daemonset_status_number_ready",
         "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
-        |d, series| status_count(d, series, |s| Some(s.number_ready)),
+        |d, series| series.add(&[], count(status(d).map(|s| s.number_ready))),
     ),
     stable(
         "kube_daemonset_status_number_unavailable",
         "The number of nodes that should be running the daemon pod and have none of the daemon pod running and available",
-        |d, series| status_count(d, series, |s| s.number_unavailable),
+        |d, series| series.add(&[], count(status(d).and_then(|s| s.number_unavailable))),
     ),
     stable(
         "kube_daemonset_status_observed_generation",
         "The most recent generation observed by the daemon set controller.",
-        |d, series| {
-            let generation = d.status.as_ref().and_then(|s| s.observed_generation);
-            series.add(&[], generation.unwrap_or(0) as f64);
-        },
+        |d, series| series.add(&[], count(status(d).and_then(|s| s.observed_generation))),
     ),
     stable(
         "kube_daemonset_status_updated_number_scheduled",
         "The total number of nodes that are running updated daemon pod",
-        |d, series| status_count(d, series, |s| s.updated_number_scheduled),
+        |d, series| {
+            series.add(
+                &[],
+                count(status(d).and_then(|s| s.updated_number_scheduled)),
+            )
+        },
     ),
     stable(
         "kube_daemonset_metadata_generation",
         "Sequence number representing a specific generation of the desired state.",
-        |d, series| series.add(&[], d.metadata.generation.unwrap_or(0) as f64),
+        metadata_generation,
     ),
     experimental(
         "kube_daemonset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |d, series| series.allowlisted("annotation", d.metadata.annotations.as_ref()),
+        annotations,
     ),
     stable(
         "kube_daemonset_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |d, series| series.allowlisted("label", d.metadata.labels.as_ref()),
+        labels,
     ),
     experimental(
         "kube_daemonset_deletion_timestamp",
         "Unix deletion timestamp",
-        |d, series| timestamp(series, d.metadata.deletion_timestamp.as_ref()),
+        deletion_timestamp,
     ),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::super::deployment::testing::{headers, lines, lines_allowlisted, names};
     use super::*;
+    use crate::resources::testing::{assert_contains, headers, lines, lines_allowlisted, names};
 
     #[test]
     fn families_are_ksm_v2_20s_in_order_with_its_headers() {
@@ -137,16 +116,14 @@ mod tests {
             ]
         );
         let headers = headers::<DaemonSet>();
-        for expected in [
-            "# HELP kube_daemonset_status_number_available [STABLE] The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available\n",
-            "# HELP kube_daemonset_deletion_timestamp Unix deletion timestamp\n",
-            "# HELP kube_daemonset_labels [STABLE] Kubernetes labels converted to Prometheus labels.\n",
-        ] {
-            assert!(
-                headers.contains(expected),
-                "missing {expected}in\n{headers}"
-            );
-        }
+        assert_contains(
+            &headers,
+            [
+                "# HELP kube_daemonset_status_number_available [STABLE] The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available\n",
+                "# HELP kube_daemonset_deletion_timestamp Unix deletion timestamp\n",
+                "# HELP kube_daemonset_labels [STABLE] Kubernetes labels converted to Prometheus labels.\n",
+            ],
+        );
     }
 
     #[test]

@@ -1,126 +1,22 @@
 //! Deployments: `kube_deployment_*`, identity labels `namespace`,
 //! `deployment`.
-//!
-//! Also the small helpers the workload resources share (deployments,
-//! replica sets, daemon sets, stateful sets, jobs and cron jobs): family
-//! constructors, timestamps as KSM checks them, and owner series with KSM's
-//! empty values.
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::{Api, Client};
 
-use super::common::{bool_label, condition, flag, unix};
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Kind, Series, Stability};
+use super::Resource;
+use super::common::{
+    annotations, condition, count, created, deletion_timestamp, flag, labels, metadata_generation,
+    owners_without_controller, value_if_set,
+};
+use crate::family::{Family, Series, experimental, stable};
 
 impl Resource for Deployment {
     const NAME: &'static str = "deployments";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "deployment";
 
     fn families() -> &'static [Family<Deployment>] {
         FAMILIES
-    }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("deployment", meta.name.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<Deployment> {
-        namespaced_api(client, namespace)
-    }
-}
-
-/// A STABLE gauge family (every family of the workload resources is a
-/// gauge in KSM).
-pub(super) const fn stable<K>(
-    name: &'static str,
-    help: &'static str,
-    generate: fn(&K, &mut Series<'_>),
-) -> Family<K> {
-    Family {
-        name,
-        help,
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate,
-    }
-}
-
-/// An EXPERIMENTAL (KSM's ALPHA) gauge family.
-pub(super) const fn experimental<K>(
-    name: &'static str,
-    help: &'static str,
-    generate: fn(&K, &mut Series<'_>),
-) -> Family<K> {
-    Family {
-        name,
-        help,
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate,
-    }
-}
-
-/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix seconds, which
-/// `metav1.Time.IsZero` treats as unset.
-pub(super) const GO_ZERO_UNIX: i64 = -62_135_596_800;
-
-/// The time unless it is missing or Go's zero time (`metav1.Time.IsZero`).
-pub(super) fn set(time: Option<&Time>) -> Option<&Time> {
-    time.filter(|t| !(t.0.as_second() == GO_ZERO_UNIX && t.0.subsec_nanosecond() == 0))
-}
-
-/// One series with the time in Unix seconds, when it is set (KSM's
-/// `_created` and `_deletion_timestamp`).
-pub(super) fn timestamp(series: &mut Series<'_>, time: Option<&Time>) {
-    if let Some(time) = set(time) {
-        series.add(&[], unix(time));
-    }
-}
-
-/// A count KSM reads from a plain Go `int32` field: missing is 0.
-pub(super) fn count(value: Option<i32>) -> f64 {
-    f64::from(value.unwrap_or(0))
-}
-
-/// KSM's `_owner` families of deployments, replica sets and jobs: one series
-/// per owner reference, or one with empty values when there is none (KSM
-/// writes `""`, not `<none>`, for these). `with_controller` adds
-/// `owner_is_controller`, which `kube_deployment_owner` does not have.
-pub(super) fn owner_series(
-    series: &mut Series<'_>,
-    owners: Option<&Vec<OwnerReference>>,
-    with_controller: bool,
-) {
-    let owners = owners.map(Vec::as_slice).unwrap_or_default();
-    if owners.is_empty() {
-        let labels = [
-            ("owner_kind", ""),
-            ("owner_name", ""),
-            ("owner_is_controller", ""),
-        ];
-        let n = if with_controller { 3 } else { 2 };
-        series.add(&labels[..n], 1.0);
-    }
-    for owner in owners {
-        let labels = [
-            ("owner_kind", owner.kind.as_str()),
-            ("owner_name", owner.name.as_str()),
-            (
-                "owner_is_controller",
-                bool_label(owner.controller == Some(true)),
-            ),
-        ];
-        let n = if with_controller { 3 } else { 2 };
-        series.add(&labels[..n], 1.0);
     }
 }
 
@@ -178,12 +74,10 @@ fn rolling_update(d: &Deployment, series: &mut Series<'_>, surge: bool) {
     let (Some(value), Some(replicas)) = (value, spec.replicas) else {
         return;
     };
-    if let Some(v) = scaled(value, replicas, surge) {
-        series.add(&[], v);
-    }
+    value_if_set(series, scaled(value, replicas, surge));
 }
 
-fn status(d: &Deployment) -> Option<&k8s_openapi::api::apps::v1::DeploymentStatus> {
+fn status(d: &Deployment) -> Option<&DeploymentStatus> {
     d.status.as_ref()
 }
 
@@ -192,12 +86,12 @@ const FAMILIES: &[Family<Deployment>] = &[
     experimental(
         "kube_deployment_owner",
         "Information about the Deployment's owner.",
-        |d, series| owner_series(series, d.metadata.owner_references.as_ref(), false),
+        owners_without_controller,
     ),
     stable(
         "kube_deployment_created",
         "Unix creation timestamp",
-        |d, series| timestamp(series, d.metadata.creation_timestamp.as_ref()),
+        created,
     ),
     stable(
         "kube_deployment_status_replicas",
@@ -229,18 +123,14 @@ const FAMILIES: &[Family<Deployment>] = &[
         "The number of terminating replicas per deployment.",
         |d, series| {
             // A pointer in the API: no series until the controller sets it.
-            if let Some(n) = status(d).and_then(|s| s.terminating_replicas) {
-                series.add(&[], f64::from(n));
-            }
+            let terminating = status(d).and_then(|s| s.terminating_replicas);
+            value_if_set(series, terminating.map(f64::from));
         },
     ),
     stable(
         "kube_deployment_status_observed_generation",
         "The generation observed by the deployment controller.",
-        |d, series| {
-            let generation = status(d).and_then(|s| s.observed_generation).unwrap_or(0);
-            series.add(&[], generation as f64);
-        },
+        |d, series| series.add(&[], count(status(d).and_then(|s| s.observed_generation))),
     ),
     stable(
         "kube_deployment_status_condition",
@@ -272,9 +162,7 @@ const FAMILIES: &[Family<Deployment>] = &[
         |d, series| {
             // KSM dereferences the pointer (the API server always sets it);
             // without it there is no series rather than a crash.
-            if let Some(n) = d.spec.replicas {
-                series.add(&[], f64::from(n));
-            }
+            value_if_set(series, d.spec.replicas.map(f64::from));
         },
     ),
     stable(
@@ -295,79 +183,29 @@ const FAMILIES: &[Family<Deployment>] = &[
     stable(
         "kube_deployment_metadata_generation",
         "Sequence number representing a specific generation of the desired state.",
-        |d, series| series.add(&[], d.metadata.generation.unwrap_or(0) as f64),
+        metadata_generation,
     ),
     experimental(
         "kube_deployment_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |d, series| series.allowlisted("annotation", d.metadata.annotations.as_ref()),
+        annotations,
     ),
     stable(
         "kube_deployment_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |d, series| series.allowlisted("label", d.metadata.labels.as_ref()),
+        labels,
     ),
     experimental(
         "kube_deployment_deletion_timestamp",
         "Unix deletion timestamp",
-        |d, series| timestamp(series, d.metadata.deletion_timestamp.as_ref()),
+        deletion_timestamp,
     ),
 ];
 
-/// Test helpers the workload resources' tests share.
-#[cfg(test)]
-pub(super) mod testing {
-    use crate::family::RenderConfig;
-    use crate::labels::AllowList;
-    use crate::resources::{Resource, render};
-
-    /// Every line `object` renders with all families on, families in order.
-    pub fn lines<K: Resource>(object: serde_json::Value) -> String {
-        render_with::<K>(object, RenderConfig::default())
-    }
-
-    /// As [`lines`], with `*=[*]` label and annotation allowlists.
-    pub fn lines_allowlisted<K: Resource>(object: serde_json::Value) -> String {
-        let all = AllowList::parse("test", "*=[*]").unwrap();
-        let config = RenderConfig {
-            labels: all.for_resource(K::NAME),
-            annotations: all.for_resource(K::NAME),
-            ..RenderConfig::default()
-        };
-        render_with::<K>(object, config)
-    }
-
-    fn render_with<K: Resource>(object: serde_json::Value, config: RenderConfig) -> String {
-        let object: K = serde_json::from_value(object).unwrap();
-        let families = K::families().len();
-        let config = RenderConfig {
-            enabled: vec![true; families].into(),
-            ..config
-        };
-        let rendered = render(&object, &config);
-        (0..families)
-            .map(|i| String::from_utf8(rendered.family(i).to_vec()).unwrap())
-            .collect()
-    }
-
-    /// The family names in table order.
-    pub fn names<K: Resource>() -> Vec<&'static str> {
-        K::families().iter().map(|f| f.name).collect()
-    }
-
-    /// The header lines of every family, in order.
-    pub fn headers<K: Resource>() -> String {
-        K::families()
-            .iter()
-            .map(|f| String::from_utf8(f.header()).unwrap())
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::testing::{headers, lines, lines_allowlisted, names};
     use super::*;
+    use crate::resources::testing::{assert_contains, headers, lines, lines_allowlisted, names};
 
     fn rolling_out() -> serde_json::Value {
         serde_json::json!({
@@ -422,19 +260,17 @@ mod tests {
         );
         let headers = headers::<Deployment>();
         assert_eq!(headers.matches("[STABLE]").count(), 14, "{headers}");
-        for expected in [
-            "# HELP kube_deployment_owner Information about the Deployment's owner.\n# TYPE kube_deployment_owner gauge\n",
-            "# HELP kube_deployment_created [STABLE] Unix creation timestamp\n",
-            "# HELP kube_deployment_status_terminating_replicas The number of terminating replicas per deployment.\n",
-            "# HELP kube_deployment_annotations Kubernetes annotations converted to Prometheus labels.\n",
-            "# HELP kube_deployment_labels [STABLE] Kubernetes labels converted to Prometheus labels.\n",
-            "# HELP kube_deployment_deletion_timestamp Unix deletion timestamp\n# TYPE kube_deployment_deletion_timestamp gauge\n",
-        ] {
-            assert!(
-                headers.contains(expected),
-                "missing {expected}in\n{headers}"
-            );
-        }
+        assert_contains(
+            &headers,
+            [
+                "# HELP kube_deployment_owner Information about the Deployment's owner.\n# TYPE kube_deployment_owner gauge\n",
+                "# HELP kube_deployment_created [STABLE] Unix creation timestamp\n",
+                "# HELP kube_deployment_status_terminating_replicas The number of terminating replicas per deployment.\n",
+                "# HELP kube_deployment_annotations Kubernetes annotations converted to Prometheus labels.\n",
+                "# HELP kube_deployment_labels [STABLE] Kubernetes labels converted to Prometheus labels.\n",
+                "# HELP kube_deployment_deletion_timestamp Unix deletion timestamp\n# TYPE kube_deployment_deletion_timestamp gauge\n",
+            ],
+        );
     }
 
     #[test]
@@ -500,22 +336,23 @@ mod tests {
             }
         }));
         let id = "namespace=\"ns\",deployment=\"api\"";
-        for expected in [
-            format!("kube_deployment_owner{{{id},owner_kind=\"App\",owner_name=\"api\"}} 1\n"),
-            format!("kube_deployment_spec_paused{{{id}}} 1\n"),
-            format!("kube_deployment_spec_strategy_rollingupdate_max_unavailable{{{id}}} 0\n"),
-            format!("kube_deployment_spec_strategy_rollingupdate_max_surge{{{id}}} 1\n"),
-            format!(
-                "kube_deployment_status_condition{{{id},reason=\"DeploymentPaused\",condition=\"Progressing\",status=\"unknown\"}} 1\n"
-            ),
-            format!(
-                "kube_deployment_status_condition{{{id},reason=\"unknown\",condition=\"Available\",status=\"false\"}} 1\n"
-            ),
-            format!("kube_deployment_status_replicas{{{id}}} 0\n"),
-            format!("kube_deployment_deletion_timestamp{{{id}}} 1.7093376e+09\n"),
-        ] {
-            assert!(text.contains(&expected), "missing {expected}in\n{text}");
-        }
+        assert_contains(
+            &text,
+            [
+                format!("kube_deployment_owner{{{id},owner_kind=\"App\",owner_name=\"api\"}} 1\n"),
+                format!("kube_deployment_spec_paused{{{id}}} 1\n"),
+                format!("kube_deployment_spec_strategy_rollingupdate_max_unavailable{{{id}}} 0\n"),
+                format!("kube_deployment_spec_strategy_rollingupdate_max_surge{{{id}}} 1\n"),
+                format!(
+                    "kube_deployment_status_condition{{{id},reason=\"DeploymentPaused\",condition=\"Progressing\",status=\"unknown\"}} 1\n"
+                ),
+                format!(
+                    "kube_deployment_status_condition{{{id},reason=\"unknown\",condition=\"Available\",status=\"false\"}} 1\n"
+                ),
+                format!("kube_deployment_status_replicas{{{id}}} 0\n"),
+                format!("kube_deployment_deletion_timestamp{{{id}}} 1.7093376e+09\n"),
+            ],
+        );
         assert!(!text.contains("kube_deployment_created"), "{text}");
         assert!(!text.contains("terminating"), "{text}");
     }

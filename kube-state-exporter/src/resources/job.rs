@@ -2,31 +2,19 @@
 //! for the label, not `job`).
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
-use kube::{Api, Client};
 
-use super::common::{condition, flag, unix};
-use super::deployment::{count, experimental, owner_series, stable, timestamp};
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Series};
+use super::Resource;
+use super::common::{
+    annotations, condition, count, created, flag, labels, owners, unix, value_if_set,
+};
+use crate::family::{Family, Series, experimental, stable};
 
 impl Resource for Job {
     const NAME: &'static str = "jobs";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "job_name";
 
     fn families() -> &'static [Family<Job>] {
         FAMILIES
-    }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("job_name", meta.name.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<Job> {
-        namespaced_api(client, namespace)
     }
 }
 
@@ -77,46 +65,39 @@ const FAMILIES: &[Family<Job>] = &[
     experimental(
         "kube_job_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |j, series| series.allowlisted("annotation", j.metadata.annotations.as_ref()),
+        annotations,
     ),
     stable(
         "kube_job_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |j, series| series.allowlisted("label", j.metadata.labels.as_ref()),
+        labels,
     ),
     stable("kube_job_info", "Information about job.", |_, series| {
         series.add(&[], 1.0)
     }),
-    stable(
-        "kube_job_created",
-        "Unix creation timestamp",
-        |j, series| timestamp(series, j.metadata.creation_timestamp.as_ref()),
-    ),
+    stable("kube_job_created", "Unix creation timestamp", created),
     stable(
         "kube_job_spec_parallelism",
         "The maximum desired number of pods the job should run at any given time.",
         |j, series| {
-            if let Some(n) = j.spec.as_ref().and_then(|s| s.parallelism) {
-                series.add(&[], f64::from(n));
-            }
+            let parallelism = j.spec.as_ref().and_then(|s| s.parallelism);
+            value_if_set(series, parallelism.map(f64::from));
         },
     ),
     stable(
         "kube_job_spec_completions",
         "The desired number of successfully finished pods the job should be run with.",
         |j, series| {
-            if let Some(n) = j.spec.as_ref().and_then(|s| s.completions) {
-                series.add(&[], f64::from(n));
-            }
+            let completions = j.spec.as_ref().and_then(|s| s.completions);
+            value_if_set(series, completions.map(f64::from));
         },
     ),
     stable(
         "kube_job_spec_active_deadline_seconds",
         "The duration in seconds relative to the startTime that the job may be active before the system tries to terminate it.",
         |j, series| {
-            if let Some(n) = j.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
-                series.add(&[], n as f64);
-            }
+            let deadline = j.spec.as_ref().and_then(|s| s.active_deadline_seconds);
+            value_if_set(series, deadline.map(|n| n as f64));
         },
     ),
     stable(
@@ -154,18 +135,16 @@ const FAMILIES: &[Family<Job>] = &[
         "StartTime represents time when the job was acknowledged by the Job Manager.",
         |j, series| {
             // KSM checks only that the pointer is set.
-            if let Some(t) = status(j).and_then(|s| s.start_time.as_ref()) {
-                series.add(&[], unix(t));
-            }
+            let started = status(j).and_then(|s| s.start_time.as_ref());
+            value_if_set(series, started.map(unix));
         },
     ),
     stable(
         "kube_job_status_completion_time",
         "CompletionTime represents time when the job was completed.",
         |j, series| {
-            if let Some(t) = status(j).and_then(|s| s.completion_time.as_ref()) {
-                series.add(&[], unix(t));
-            }
+            let completed = status(j).and_then(|s| s.completion_time.as_ref());
+            value_if_set(series, completed.map(unix));
         },
     ),
     experimental(
@@ -180,14 +159,14 @@ const FAMILIES: &[Family<Job>] = &[
     stable(
         "kube_job_owner",
         "Information about the Job's owner.",
-        |j, series| owner_series(series, j.metadata.owner_references.as_ref(), true),
+        owners,
     ),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::super::deployment::testing::{headers, lines, names};
     use super::*;
+    use crate::resources::testing::{assert_contains, headers, lines, names};
 
     const ID: &str = "namespace=\"batch\",job_name=\"report-28950\"";
 
@@ -230,16 +209,14 @@ mod tests {
         );
         let headers = headers::<Job>();
         assert_eq!(headers.matches("[STABLE]").count(), 14, "{headers}");
-        for expected in [
-            "# HELP kube_job_status_ready The number of ready pods that belong to this Job.\n",
-            "# HELP kube_job_status_suspended The number of pods which reached Phase Suspended.\n",
-            "# HELP kube_job_owner [STABLE] Information about the Job's owner.\n",
-        ] {
-            assert!(
-                headers.contains(expected),
-                "missing {expected}in\n{headers}"
-            );
-        }
+        assert_contains(
+            &headers,
+            [
+                "# HELP kube_job_status_ready The number of ready pods that belong to this Job.\n",
+                "# HELP kube_job_status_suspended The number of pods which reached Phase Suspended.\n",
+                "# HELP kube_job_owner [STABLE] Information about the Job's owner.\n",
+            ],
+        );
     }
 
     #[test]
@@ -283,16 +260,17 @@ mod tests {
                  "message": "Job has reached the specified backoff limit"}
             ]
         }));
-        for expected in [
-            format!("kube_job_status_failed{{{ID},reason=\"BackoffLimitExceeded\"}} 1\n"),
-            format!("kube_job_status_failed{{{ID},reason=\"DeadlineExceeded\"}} 0\n"),
-            format!("kube_job_status_failed{{{ID},reason=\"Evicted\"}} 0\n"),
-            format!("kube_job_failed{{{ID},condition=\"true\"}} 1\n"),
-            format!("kube_job_failed{{{ID},condition=\"false\"}} 0\n"),
-            format!("kube_job_failed{{{ID},condition=\"unknown\"}} 0\n"),
-        ] {
-            assert!(text.contains(&expected), "missing {expected}in\n{text}");
-        }
+        assert_contains(
+            &text,
+            [
+                format!("kube_job_status_failed{{{ID},reason=\"BackoffLimitExceeded\"}} 1\n"),
+                format!("kube_job_status_failed{{{ID},reason=\"DeadlineExceeded\"}} 0\n"),
+                format!("kube_job_status_failed{{{ID},reason=\"Evicted\"}} 0\n"),
+                format!("kube_job_failed{{{ID},condition=\"true\"}} 1\n"),
+                format!("kube_job_failed{{{ID},condition=\"false\"}} 0\n"),
+                format!("kube_job_failed{{{ID},condition=\"unknown\"}} 0\n"),
+            ],
+        );
         assert!(!text.contains("reason=\"\""), "{text}");
         assert!(!text.contains("kube_job_complete"), "{text}");
     }
@@ -328,12 +306,13 @@ mod tests {
     fn a_running_job_and_a_suspended_one() {
         let text =
             job(serde_json::json!({"startTime": "2024-03-01T10:00:01Z", "active": 2, "ready": 1}));
-        for expected in [
-            format!("kube_job_status_active{{{ID}}} 2\n"),
-            format!("kube_job_status_ready{{{ID}}} 1\n"),
-        ] {
-            assert!(text.contains(&expected), "missing {expected}in\n{text}");
-        }
+        assert_contains(
+            &text,
+            [
+                format!("kube_job_status_active{{{ID}}} 2\n"),
+                format!("kube_job_status_ready{{{ID}}} 1\n"),
+            ],
+        );
         assert!(!text.contains("completion_time"), "{text}");
         assert!(!text.contains("suspended"), "{text}");
         let text = job(serde_json::json!({

@@ -14,10 +14,12 @@ mod pod;
 mod replicaset;
 mod service;
 mod statefulset;
+#[cfg(test)]
+mod testing;
 
 use std::fmt::Debug;
 
-use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
@@ -26,34 +28,88 @@ use crate::store::Rendered;
 
 /// A Kubernetes kind the exporter renders.
 pub trait Resource:
-    kube::Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+    kube::Resource<DynamicType = (), Scope: ApiScope>
+    + DeserializeOwned
+    + Clone
+    + Debug
+    + Send
+    + Sync
+    + 'static
 {
     /// The name `--resources` and `?resources=` use, e.g. `pods`.
     const NAME: &'static str;
 
+    /// The identity label with the object's name, e.g. `pod` (after
+    /// `namespace` for namespaced kinds).
+    const NAME_LABEL: &'static str;
+
+    /// Whether the identity labels end with the object's `uid` (pods and
+    /// services, as in KSM).
+    const UID_LABEL: bool = false;
+
     /// Whether objects live in namespaces (so `--namespaces` and
     /// `--namespaces-denylist` apply).
-    const NAMESPACED: bool;
+    const NAMESPACED: bool = <Self::Scope as ApiScope>::NAMESPACED;
 
     /// The families, in the order KSM writes them.
     fn families() -> &'static [Family<Self>];
 
-    /// The labels every series of the object starts with (KSM's
-    /// `namespace`, `pod`, `uid` for a pod).
-    fn identity(&self) -> Vec<(&'static str, &str)>;
+    /// The labels every series of the object starts with, as KSM orders
+    /// them (`namespace`, `pod`, `uid` for a pod).
+    fn identity(&self) -> Vec<(&'static str, &str)> {
+        let meta = self.meta();
+        let mut labels = Vec::with_capacity(3);
+        if Self::NAMESPACED {
+            labels.push(("namespace", meta.namespace.as_deref().unwrap_or_default()));
+        }
+        labels.push((Self::NAME_LABEL, meta.name.as_deref().unwrap_or_default()));
+        if Self::UID_LABEL {
+            labels.push(("uid", meta.uid.as_deref().unwrap_or_default()));
+        }
+        labels
+    }
 
     /// The API to list and watch: in `namespace`, or everywhere.
-    fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
+    fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+        <Self::Scope as ApiScope>::api(client, namespace)
+    }
 }
 
-/// [`Resource::api`] for namespaced kinds.
-fn namespaced_api<K>(client: Client, namespace: Option<&str>) -> Api<K>
-where
-    K: kube::Resource<DynamicType = (), Scope = NamespaceResourceScope>,
-{
-    match namespace {
-        Some(namespace) => Api::namespaced(client, namespace),
-        None => Api::all(client),
+/// What a kind's scope (`kube::Resource::Scope`) decides: whether its
+/// objects live in namespaces, and how to reach them.
+pub trait ApiScope {
+    /// See [`Resource::NAMESPACED`].
+    const NAMESPACED: bool;
+
+    /// The API in `namespace`, or everywhere (cluster-scoped kinds ignore
+    /// the namespace).
+    fn api<K>(client: Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = Self>;
+}
+
+impl ApiScope for NamespaceResourceScope {
+    const NAMESPACED: bool = true;
+
+    fn api<K>(client: Client, namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = Self>,
+    {
+        match namespace {
+            Some(namespace) => Api::namespaced(client, namespace),
+            None => Api::all(client),
+        }
+    }
+}
+
+impl ApiScope for ClusterResourceScope {
+    const NAMESPACED: bool = false;
+
+    fn api<K>(client: Client, _namespace: Option<&str>) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = Self>,
+    {
+        Api::all(client)
     }
 }
 

@@ -1,64 +1,36 @@
 //! Namespaces: `kube_namespace_*`, identity label `namespace`.
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::{Api, Client};
 
 use super::Resource;
-use super::common::condition;
-use super::node::timestamp;
-use crate::family::{Family, Kind, Stability};
+use super::common::{annotations, conditions_by_type, created, labels};
+use crate::family::{Family, experimental, stable};
 
 impl Resource for Namespace {
     const NAME: &'static str = "namespaces";
-    const NAMESPACED: bool = false;
+    const NAME_LABEL: &'static str = "namespace";
 
     fn families() -> &'static [Family<Namespace>] {
         FAMILIES
     }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![("namespace", meta.name.as_deref().unwrap_or_default())]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<Namespace> {
-        let _ = namespace;
-        Api::all(client)
-    }
 }
 
 const FAMILIES: &[Family<Namespace>] = &[
-    Family {
-        name: "kube_namespace_annotations",
-        help: "Kubernetes annotations converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |ns, series| series.allowlisted("annotation", ns.metadata.annotations.as_ref()),
-    },
-    Family {
-        name: "kube_namespace_created",
-        help: "Unix creation timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |ns, series| timestamp(series, ns.metadata.creation_timestamp.as_ref()),
-    },
-    Family {
-        name: "kube_namespace_labels",
-        help: "Kubernetes labels converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |ns, series| series.allowlisted("label", ns.metadata.labels.as_ref()),
-    },
-    Family {
-        name: "kube_namespace_status_phase",
-        help: "kubernetes namespace status phase.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |ns, series| {
+    experimental(
+        "kube_namespace_annotations",
+        "Kubernetes annotations converted to Prometheus labels.",
+        annotations,
+    ),
+    stable("kube_namespace_created", "Unix creation timestamp", created),
+    stable(
+        "kube_namespace_labels",
+        "Kubernetes labels converted to Prometheus labels.",
+        labels,
+    ),
+    stable(
+        "kube_namespace_status_phase",
+        "kubernetes namespace status phase.",
+        |ns, series| {
             // Both series always, even before the namespace has a phase.
             let phase = ns.status.as_ref().and_then(|s| s.phase.as_deref());
             series.state_set(
@@ -67,30 +39,21 @@ const FAMILIES: &[Family<Namespace>] = &[
                 phase.unwrap_or_default(),
             );
         },
-    },
-    Family {
-        name: "kube_namespace_status_condition",
-        help: "The condition of a namespace.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |ns, series| {
-            let status = ns.status.as_ref();
-            for c in status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                condition(series, &[("condition", &c.type_)], "status", &c.status);
-            }
+    ),
+    experimental(
+        "kube_namespace_status_condition",
+        "The condition of a namespace.",
+        |ns, series| {
+            let conditions = ns.status.as_ref().and_then(|s| s.conditions.as_deref());
+            conditions_by_type(series, conditions, |c| (&c.type_, &c.status));
         },
-    },
+    ),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::node::test_support::{family, lines, lines_allowing_all, names};
+    use crate::resources::testing::{family, lines, lines_allowlisted, names};
 
     #[test]
     fn families_are_in_ksm_order() {
@@ -149,7 +112,7 @@ mod tests {
                  kube_namespace_status_condition{{{id},condition=\"NamespaceFinalizersRemaining\",status=\"unknown\"}} 1\n"
             )
         );
-        let allowed = lines_allowing_all::<Namespace>(object);
+        let allowed = lines_allowlisted::<Namespace>(object);
         assert_eq!(
             family(&allowed, "kube_namespace_labels"),
             format!(

@@ -2,39 +2,28 @@
 //! `persistentvolume`.
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeSpec};
-use kube::{Api, Client};
 
 use super::Resource;
-use super::node::{timestamp, value};
-use crate::family::{Family, Kind, Series, Stability};
+use super::common::{
+    annotations, created, deletion_timestamp, labels, one_per_entry, quantity_value,
+    state_set_if_set,
+};
+use crate::family::{Family, Series, experimental, stable};
 
 impl Resource for PersistentVolume {
     const NAME: &'static str = "persistentvolumes";
-    const NAMESPACED: bool = false;
+    const NAME_LABEL: &'static str = "persistentvolume";
 
     fn families() -> &'static [Family<PersistentVolume>] {
         FAMILIES
     }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![("persistentvolume", meta.name.as_deref().unwrap_or_default())]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<PersistentVolume> {
-        let _ = namespace;
-        Api::all(client)
-    }
 }
 
 const FAMILIES: &[Family<PersistentVolume>] = &[
-    Family {
-        name: "kube_persistentvolume_claim_ref",
-        help: "Information about the Persistent Volume Claim Reference.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pv, series| {
+    stable(
+        "kube_persistentvolume_claim_ref",
+        "Information about the Persistent Volume Claim Reference.",
+        |pv, series| {
             let claim = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
             if let Some(claim) = claim {
                 series.add(
@@ -49,88 +38,59 @@ const FAMILIES: &[Family<PersistentVolume>] = &[
                 );
             }
         },
-    },
-    Family {
-        name: "kube_persistentvolume_annotations",
-        help: "Kubernetes annotations converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pv, series| series.allowlisted("annotation", pv.metadata.annotations.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolume_labels",
-        help: "Kubernetes labels converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pv, series| series.allowlisted("label", pv.metadata.labels.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolume_status_phase",
-        help: "The phase indicates if a volume is available, bound to a claim, or released by a claim.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pv, series| {
+    ),
+    experimental(
+        "kube_persistentvolume_annotations",
+        "Kubernetes annotations converted to Prometheus labels.",
+        annotations,
+    ),
+    stable(
+        "kube_persistentvolume_labels",
+        "Kubernetes labels converted to Prometheus labels.",
+        labels,
+    ),
+    stable(
+        "kube_persistentvolume_status_phase",
+        "The phase indicates if a volume is available, bound to a claim, or released by a claim.",
+        |pv, series| {
             // No series until the volume has a phase.
             let phase = pv.status.as_ref().and_then(|s| s.phase.as_deref());
-            if let Some(phase) = phase.filter(|p| !p.is_empty()) {
-                series.state_set(
-                    "phase",
-                    &["Pending", "Available", "Bound", "Released", "Failed"],
-                    phase,
-                );
-            }
+            let phases = ["Pending", "Available", "Bound", "Released", "Failed"];
+            state_set_if_set(series, "phase", &phases, phase);
         },
-    },
-    Family {
-        name: "kube_persistentvolume_info",
-        help: "Information about persistentvolume.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pv, series| {
+    ),
+    stable(
+        "kube_persistentvolume_info",
+        "Information about persistentvolume.",
+        |pv, series| {
             let default = PersistentVolumeSpec::default();
             volume_info(pv.spec.as_ref().unwrap_or(&default), series);
         },
-    },
-    Family {
-        name: "kube_persistentvolume_capacity_bytes",
-        help: "Persistentvolume capacity in bytes.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pv, series| {
+    ),
+    stable(
+        "kube_persistentvolume_capacity_bytes",
+        "Persistentvolume capacity in bytes.",
+        |pv, series| {
             // Always a series: a volume without a storage capacity reads 0.
             let capacity = pv.spec.as_ref().and_then(|s| s.capacity.as_ref());
             let storage = capacity.and_then(|c| c.get("storage"));
-            series.add(&[], storage.and_then(value).unwrap_or(0.0));
+            series.add(&[], storage.and_then(quantity_value).unwrap_or(0.0));
         },
-    },
-    Family {
-        name: "kube_persistentvolume_created",
-        help: "Unix creation timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pv, series| timestamp(series, pv.metadata.creation_timestamp.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolume_deletion_timestamp",
-        help: "Unix deletion timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pv, series| timestamp(series, pv.metadata.deletion_timestamp.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolume_csi_attributes",
-        help: "CSI attributes of the Persistent Volume.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: true,
-        generate: |pv, series| {
+    ),
+    experimental(
+        "kube_persistentvolume_created",
+        "Unix creation timestamp",
+        created,
+    ),
+    experimental(
+        "kube_persistentvolume_deletion_timestamp",
+        "Unix deletion timestamp",
+        deletion_timestamp,
+    ),
+    experimental(
+        "kube_persistentvolume_csi_attributes",
+        "CSI attributes of the Persistent Volume.",
+        |pv: &PersistentVolume, series| {
             let Some(csi) = pv.spec.as_ref().and_then(|s| s.csi.as_ref()) else {
                 return;
             };
@@ -150,36 +110,25 @@ const FAMILIES: &[Family<PersistentVolume>] = &[
                 1.0,
             );
         },
-    },
-    Family {
-        name: "kube_persistentvolume_volume_mode",
-        help: "Volume Mode information for the PersistentVolume.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pv, series| {
+    )
+    .opt_in(),
+    experimental(
+        "kube_persistentvolume_volume_mode",
+        "Volume Mode information for the PersistentVolume.",
+        |pv, series| {
             // Kubernetes' default when the mode is not given.
             let mode = pv.spec.as_ref().and_then(|s| s.volume_mode.as_deref());
             series.add(&[("volumemode", mode.unwrap_or("Filesystem"))], 1.0);
         },
-    },
-    Family {
-        name: "kube_persistentvolume_access_mode",
-        help: "Access modes of the PersistentVolume.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pv, series| {
-            let spec = pv.spec.as_ref();
-            for mode in spec
-                .and_then(|s| s.access_modes.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                series.add(&[("access_mode", mode)], 1.0);
-            }
+    ),
+    experimental(
+        "kube_persistentvolume_access_mode",
+        "Access modes of the PersistentVolume.",
+        |pv, series| {
+            let modes = pv.spec.as_ref().and_then(|s| s.access_modes.as_deref());
+            one_per_entry(series, "access_mode", modes);
         },
-    },
+    ),
 ];
 
 /// `kube_persistentvolume_info`: the storage class, the identifying fields
@@ -268,7 +217,7 @@ fn volume_info(spec: &PersistentVolumeSpec, series: &mut Series<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::node::test_support::{family, lines, lines_allowing_all, names};
+    use crate::resources::testing::{assert_contains, family, lines, lines_allowlisted, names};
 
     #[test]
     fn families_are_in_ksm_order() {
@@ -382,7 +331,7 @@ mod tests {
             format!("kube_persistentvolume_access_mode{{{id},access_mode=\"ReadWriteOnce\"}} 1\n"),
         ];
         assert_eq!(lines::<PersistentVolume>(object.clone()), expected.concat());
-        let allowed = lines_allowing_all::<PersistentVolume>(object);
+        let allowed = lines_allowlisted::<PersistentVolume>(object);
         assert_eq!(
             family(&allowed, "kube_persistentvolume_labels"),
             format!(
@@ -450,20 +399,21 @@ mod tests {
             },
             "status": {"phase": "Released"}
         }));
-        for line in [
-            info(
-                "nfs-1",
-                "nfs",
-                &[("nfs_server", "nas.local"), ("nfs_path", "/exports/a")],
-                "Recycle",
-            ),
-            "kube_persistentvolume_claim_ref{persistentvolume=\"nfs-1\",name=\"old-claim\",claim_namespace=\"\"} 1\n".into(),
-            "kube_persistentvolume_status_phase{persistentvolume=\"nfs-1\",phase=\"Released\"} 1\n".into(),
-            "kube_persistentvolume_deletion_timestamp{persistentvolume=\"nfs-1\"} 1.706832e+09\n".into(),
-            "kube_persistentvolume_capacity_bytes{persistentvolume=\"nfs-1\"} 0\n".into(),
-        ] {
-            assert!(nfs.contains(&line), "missing {line}in\n{nfs}");
-        }
+        assert_contains(
+            &nfs,
+            [
+                info(
+                    "nfs-1",
+                    "nfs",
+                    &[("nfs_server", "nas.local"), ("nfs_path", "/exports/a")],
+                    "Recycle",
+                ),
+                "kube_persistentvolume_claim_ref{persistentvolume=\"nfs-1\",name=\"old-claim\",claim_namespace=\"\"} 1\n".into(),
+                "kube_persistentvolume_status_phase{persistentvolume=\"nfs-1\",phase=\"Released\"} 1\n".into(),
+                "kube_persistentvolume_deletion_timestamp{persistentvolume=\"nfs-1\"} 1.706832e+09\n".into(),
+                "kube_persistentvolume_capacity_bytes{persistentvolume=\"nfs-1\"} 0\n".into(),
+            ],
+        );
 
         let local = lines::<PersistentVolume>(serde_json::json!({
             "metadata": {"name": "local-1"},
@@ -477,18 +427,19 @@ mod tests {
             },
             "status": {"phase": "Failed"}
         }));
-        for line in [
-            info(
-                "local-1",
-                "local-storage",
-                &[("local_path", "/mnt/disks/ssd0"), ("local_fs", "xfs")],
-                "",
-            ),
-            "kube_persistentvolume_status_phase{persistentvolume=\"local-1\",phase=\"Failed\"} 1\n".into(),
-            "kube_persistentvolume_capacity_bytes{persistentvolume=\"local-1\"} 3.95136991232e+11\n".into(),
-        ] {
-            assert!(local.contains(&line), "missing {line}in\n{local}");
-        }
+        assert_contains(
+            &local,
+            [
+                info(
+                    "local-1",
+                    "local-storage",
+                    &[("local_path", "/mnt/disks/ssd0"), ("local_fs", "xfs")],
+                    "",
+                ),
+                "kube_persistentvolume_status_phase{persistentvolume=\"local-1\",phase=\"Failed\"} 1\n".into(),
+                "kube_persistentvolume_capacity_bytes{persistentvolume=\"local-1\"} 3.95136991232e+11\n".into(),
+            ],
+        );
         assert!(!local.contains("kube_persistentvolume_csi_attributes"));
 
         let fc = lines::<PersistentVolume>(serde_json::json!({
@@ -587,14 +538,15 @@ mod tests {
             "status": {"phase": "Migrating"}
         }));
         let id = "persistentvolume=\"odd\"";
-        for line in [
-            info("odd", "", &[], "Archive"),
-            format!("kube_persistentvolume_status_phase{{{id},phase=\"Bound\"}} 0\n"),
-            format!("kube_persistentvolume_capacity_bytes{{{id}}} 0\n"),
-            format!("kube_persistentvolume_volume_mode{{{id},volumemode=\"Quantum\"}} 1\n"),
-        ] {
-            assert!(odd.contains(&line), "missing {line}in\n{odd}");
-        }
+        assert_contains(
+            &odd,
+            [
+                info("odd", "", &[], "Archive"),
+                format!("kube_persistentvolume_status_phase{{{id},phase=\"Bound\"}} 0\n"),
+                format!("kube_persistentvolume_capacity_bytes{{{id}}} 0\n"),
+                format!("kube_persistentvolume_volume_mode{{{id},volumemode=\"Quantum\"}} 1\n"),
+            ],
+        );
         assert!(!odd.contains("phase=\"Migrating\""));
     }
 }

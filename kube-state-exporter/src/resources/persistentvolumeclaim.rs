@@ -2,34 +2,20 @@
 //! `namespace`, `persistentvolumeclaim`.
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::{Api, Client};
 
-use super::common::condition;
-use super::node::{timestamp, value};
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Kind, Stability};
+use super::Resource;
+use super::common::{
+    annotations, conditions_by_type, created, deletion_timestamp, labels, one_per_entry,
+    quantity_value, state_set_if_set, value_if_set,
+};
+use crate::family::{Family, experimental, stable};
 
 impl Resource for PersistentVolumeClaim {
     const NAME: &'static str = "persistentvolumeclaims";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "persistentvolumeclaim";
 
     fn families() -> &'static [Family<PersistentVolumeClaim>] {
         FAMILIES
-    }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            (
-                "persistentvolumeclaim",
-                meta.name.as_deref().unwrap_or_default(),
-            ),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<PersistentVolumeClaim> {
-        namespaced_api(client, namespace)
     }
 }
 
@@ -50,29 +36,20 @@ fn storage_class(pvc: &PersistentVolumeClaim) -> &str {
 }
 
 const FAMILIES: &[Family<PersistentVolumeClaim>] = &[
-    Family {
-        name: "kube_persistentvolumeclaim_labels",
-        help: "Kubernetes labels converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pvc, series| series.allowlisted("label", pvc.metadata.labels.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_annotations",
-        help: "Kubernetes annotations converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pvc, series| series.allowlisted("annotation", pvc.metadata.annotations.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_info",
-        help: "Information about persistent volume claim.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pvc, series| {
+    stable(
+        "kube_persistentvolumeclaim_labels",
+        "Kubernetes labels converted to Prometheus labels.",
+        labels,
+    ),
+    experimental(
+        "kube_persistentvolumeclaim_annotations",
+        "Kubernetes annotations converted to Prometheus labels.",
+        annotations,
+    ),
+    stable(
+        "kube_persistentvolumeclaim_info",
+        "Information about persistent volume claim.",
+        |pvc, series| {
             let spec = pvc.spec.as_ref();
             series.add(
                 &[
@@ -91,94 +68,61 @@ const FAMILIES: &[Family<PersistentVolumeClaim>] = &[
                 1.0,
             );
         },
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_status_phase",
-        help: "The phase the persistent volume claim is currently in.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pvc, series| {
+    ),
+    stable(
+        "kube_persistentvolumeclaim_status_phase",
+        "The phase the persistent volume claim is currently in.",
+        |pvc, series| {
             // No series until the claim has a phase.
             let phase = pvc.status.as_ref().and_then(|s| s.phase.as_deref());
-            if let Some(phase) = phase.filter(|p| !p.is_empty()) {
-                series.state_set("phase", &["Lost", "Bound", "Pending"], phase);
-            }
+            state_set_if_set(series, "phase", &["Lost", "Bound", "Pending"], phase);
         },
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_resource_requests_storage_bytes",
-        help: "The capacity of storage requested by the persistent volume claim.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pvc, series| {
+    ),
+    stable(
+        "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+        "The capacity of storage requested by the persistent volume claim.",
+        |pvc, series| {
             let requests = pvc
                 .spec
                 .as_ref()
                 .and_then(|s| s.resources.as_ref())
                 .and_then(|r| r.requests.as_ref());
-            if let Some(bytes) = requests.and_then(|r| r.get("storage")).and_then(value) {
-                series.add(&[], bytes);
-            }
+            let storage = requests.and_then(|r| r.get("storage"));
+            value_if_set(series, storage.and_then(quantity_value));
         },
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_access_mode",
-        help: "The access mode(s) specified by the persistent volume claim.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |pvc, series| {
-            let spec = pvc.spec.as_ref();
-            for mode in spec
-                .and_then(|s| s.access_modes.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                series.add(&[("access_mode", mode)], 1.0);
-            }
+    ),
+    stable(
+        "kube_persistentvolumeclaim_access_mode",
+        "The access mode(s) specified by the persistent volume claim.",
+        |pvc, series| {
+            let modes = pvc.spec.as_ref().and_then(|s| s.access_modes.as_deref());
+            one_per_entry(series, "access_mode", modes);
         },
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_status_condition",
-        help: "Information about status of different conditions of persistent volume claim.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pvc, series| {
-            let status = pvc.status.as_ref();
-            for c in status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                condition(series, &[("condition", &c.type_)], "status", &c.status);
-            }
+    ),
+    experimental(
+        "kube_persistentvolumeclaim_status_condition",
+        "Information about status of different conditions of persistent volume claim.",
+        |pvc, series| {
+            let conditions = pvc.status.as_ref().and_then(|s| s.conditions.as_deref());
+            conditions_by_type(series, conditions, |c| (&c.type_, &c.status));
         },
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_created",
-        help: "Unix creation timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pvc, series| timestamp(series, pvc.metadata.creation_timestamp.as_ref()),
-    },
-    Family {
-        name: "kube_persistentvolumeclaim_deletion_timestamp",
-        help: "Unix deletion timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |pvc, series| timestamp(series, pvc.metadata.deletion_timestamp.as_ref()),
-    },
+    ),
+    experimental(
+        "kube_persistentvolumeclaim_created",
+        "Unix creation timestamp",
+        created,
+    ),
+    experimental(
+        "kube_persistentvolumeclaim_deletion_timestamp",
+        "Unix deletion timestamp",
+        deletion_timestamp,
+    ),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::node::test_support::{family, lines, lines_allowing_all, names};
+    use crate::resources::testing::{family, lines, lines_allowlisted, names};
 
     #[test]
     fn families_are_in_ksm_order() {
@@ -244,7 +188,7 @@ mod tests {
                  kube_persistentvolumeclaim_created{{{id}}} 1.7067744e+09\n"
             )
         );
-        let allowed = lines_allowing_all::<PersistentVolumeClaim>(object);
+        let allowed = lines_allowlisted::<PersistentVolumeClaim>(object);
         assert_eq!(
             family(&allowed, "kube_persistentvolumeclaim_labels"),
             format!("kube_persistentvolumeclaim_labels{{{id},label_app=\"postgres\"}} 1\n")

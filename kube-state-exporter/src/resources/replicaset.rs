@@ -2,30 +2,19 @@
 //! `replicaset`.
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
-use kube::{Api, Client};
 
-use super::deployment::{count, experimental, owner_series, stable, timestamp};
-use super::{Resource, namespaced_api};
-use crate::family::Family;
+use super::Resource;
+use super::common::{
+    annotations, count, created, labels, metadata_generation, owners, value_if_set,
+};
+use crate::family::{Family, experimental, stable};
 
 impl Resource for ReplicaSet {
     const NAME: &'static str = "replicasets";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "replicaset";
 
     fn families() -> &'static [Family<ReplicaSet>] {
         FAMILIES
-    }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("replicaset", meta.name.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<ReplicaSet> {
-        namespaced_api(client, namespace)
     }
 }
 
@@ -38,7 +27,7 @@ const FAMILIES: &[Family<ReplicaSet>] = &[
     stable(
         "kube_replicaset_created",
         "Unix creation timestamp",
-        |r, series| timestamp(series, r.metadata.creation_timestamp.as_ref()),
+        created,
     ),
     stable(
         "kube_replicaset_status_replicas",
@@ -60,54 +49,46 @@ const FAMILIES: &[Family<ReplicaSet>] = &[
         "The number of terminating replicas per ReplicaSet.",
         |r, series| {
             // A pointer in the API: no series until the controller sets it.
-            if let Some(n) = status(r).and_then(|s| s.terminating_replicas) {
-                series.add(&[], f64::from(n));
-            }
+            let terminating = status(r).and_then(|s| s.terminating_replicas);
+            value_if_set(series, terminating.map(f64::from));
         },
     ),
     stable(
         "kube_replicaset_status_observed_generation",
         "The generation observed by the ReplicaSet controller.",
-        |r, series| {
-            let generation = status(r).and_then(|s| s.observed_generation).unwrap_or(0);
-            series.add(&[], generation as f64);
-        },
+        |r, series| series.add(&[], count(status(r).and_then(|s| s.observed_generation))),
     ),
     stable(
         "kube_replicaset_spec_replicas",
         "Number of desired pods for a ReplicaSet.",
-        |r, series| {
-            if let Some(n) = r.spec.replicas {
-                series.add(&[], f64::from(n));
-            }
-        },
+        |r, series| value_if_set(series, r.spec.replicas.map(f64::from)),
     ),
     stable(
         "kube_replicaset_metadata_generation",
         "Sequence number representing a specific generation of the desired state.",
-        |r, series| series.add(&[], r.metadata.generation.unwrap_or(0) as f64),
+        metadata_generation,
     ),
     stable(
         "kube_replicaset_owner",
         "Information about the ReplicaSet's owner.",
-        |r, series| owner_series(series, r.metadata.owner_references.as_ref(), true),
+        owners,
     ),
     experimental(
         "kube_replicaset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |r, series| series.allowlisted("annotation", r.metadata.annotations.as_ref()),
+        annotations,
     ),
     stable(
         "kube_replicaset_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |r, series| series.allowlisted("label", r.metadata.labels.as_ref()),
+        labels,
     ),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::super::deployment::testing::{headers, lines, names};
     use super::*;
+    use crate::resources::testing::{assert_contains, headers, lines, names};
 
     #[test]
     fn families_are_ksm_v2_20s_in_order_with_its_headers() {
@@ -128,16 +109,14 @@ mod tests {
             ]
         );
         let headers = headers::<ReplicaSet>();
-        for expected in [
-            "# HELP kube_replicaset_owner [STABLE] Information about the ReplicaSet's owner.\n",
-            "# HELP kube_replicaset_status_terminating_replicas The number of terminating replicas per ReplicaSet.\n",
-            "# HELP kube_replicaset_annotations Kubernetes annotations converted to Prometheus labels.\n",
-        ] {
-            assert!(
-                headers.contains(expected),
-                "missing {expected}in\n{headers}"
-            );
-        }
+        assert_contains(
+            &headers,
+            [
+                "# HELP kube_replicaset_owner [STABLE] Information about the ReplicaSet's owner.\n",
+                "# HELP kube_replicaset_status_terminating_replicas The number of terminating replicas per ReplicaSet.\n",
+                "# HELP kube_replicaset_annotations Kubernetes annotations converted to Prometheus labels.\n",
+            ],
+        );
     }
 
     #[test]

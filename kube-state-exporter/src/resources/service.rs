@@ -1,42 +1,26 @@
 //! Services: `kube_service_*`, identity labels `namespace`, `service`, `uid`.
 
 use k8s_openapi::api::core::v1::Service;
-use kube::{Api, Client};
 
-use super::node::timestamp;
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Kind, Stability};
+use super::Resource;
+use super::common::{annotations, created, deletion_timestamp, labels, one_per_entry};
+use crate::family::{Family, experimental, stable};
 
 impl Resource for Service {
     const NAME: &'static str = "services";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "service";
+    const UID_LABEL: bool = true;
 
     fn families() -> &'static [Family<Service>] {
         FAMILIES
     }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("service", meta.name.as_deref().unwrap_or_default()),
-            ("uid", meta.uid.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<Service> {
-        namespaced_api(client, namespace)
-    }
 }
 
 const FAMILIES: &[Family<Service>] = &[
-    Family {
-        name: "kube_service_info",
-        help: "Information about service.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| {
+    stable(
+        "kube_service_info",
+        "Information about service.",
+        |svc, series| {
             let spec = svc.spec.as_ref();
             let field = |get: fn(&k8s_openapi::api::core::v1::ServiceSpec) -> Option<&String>| {
                 spec.and_then(get).map(String::as_str).unwrap_or_default()
@@ -54,67 +38,39 @@ const FAMILIES: &[Family<Service>] = &[
                 1.0,
             );
         },
-    },
-    Family {
-        name: "kube_service_created",
-        help: "Unix creation timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| timestamp(series, svc.metadata.creation_timestamp.as_ref()),
-    },
-    Family {
-        name: "kube_service_spec_type",
-        help: "Type about service.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| {
+    ),
+    stable("kube_service_created", "Unix creation timestamp", created),
+    stable(
+        "kube_service_spec_type",
+        "Type about service.",
+        |svc, series| {
             // One series with the type as it is, even unset or unknown.
             let kind = svc.spec.as_ref().and_then(|s| s.type_.as_deref());
             series.add(&[("type", kind.unwrap_or_default())], 1.0);
         },
-    },
-    Family {
-        name: "kube_service_annotations",
-        help: "Kubernetes annotations converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |svc, series| series.allowlisted("annotation", svc.metadata.annotations.as_ref()),
-    },
-    Family {
-        name: "kube_service_labels",
-        help: "Kubernetes labels converted to Prometheus labels.",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| series.allowlisted("label", svc.metadata.labels.as_ref()),
-    },
-    Family {
-        name: "kube_service_spec_external_ip",
-        help: "Service external ips. One series for each ip",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| {
-            let spec = svc.spec.as_ref();
-            for ip in spec
-                .and_then(|s| s.external_ips.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                series.add(&[("external_ip", ip)], 1.0);
-            }
+    ),
+    experimental(
+        "kube_service_annotations",
+        "Kubernetes annotations converted to Prometheus labels.",
+        annotations,
+    ),
+    stable(
+        "kube_service_labels",
+        "Kubernetes labels converted to Prometheus labels.",
+        labels,
+    ),
+    stable(
+        "kube_service_spec_external_ip",
+        "Service external ips. One series for each ip",
+        |svc, series| {
+            let ips = svc.spec.as_ref().and_then(|s| s.external_ips.as_deref());
+            one_per_entry(series, "external_ip", ips);
         },
-    },
-    Family {
-        name: "kube_service_status_load_balancer_ingress",
-        help: "Service load balancer ingress status",
-        kind: Kind::Gauge,
-        stability: Stability::Stable,
-        opt_in: false,
-        generate: |svc, series| {
+    ),
+    stable(
+        "kube_service_status_load_balancer_ingress",
+        "Service load balancer ingress status",
+        |svc, series| {
             let ingress = svc
                 .status
                 .as_ref()
@@ -130,21 +86,18 @@ const FAMILIES: &[Family<Service>] = &[
                 );
             }
         },
-    },
-    Family {
-        name: "kube_service_deletion_timestamp",
-        help: "Unix deletion timestamp",
-        kind: Kind::Gauge,
-        stability: Stability::Experimental,
-        opt_in: false,
-        generate: |svc, series| timestamp(series, svc.metadata.deletion_timestamp.as_ref()),
-    },
+    ),
+    experimental(
+        "kube_service_deletion_timestamp",
+        "Unix deletion timestamp",
+        deletion_timestamp,
+    ),
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::node::test_support::{family, lines, lines_allowing_all, names};
+    use crate::resources::testing::{assert_contains, family, lines, lines_allowlisted, names};
 
     #[test]
     fn families_are_in_ksm_order() {
@@ -199,7 +152,7 @@ mod tests {
                  kube_service_spec_type{{{id},type=\"ClusterIP\"}} 1\n"
             )
         );
-        let allowed = lines_allowing_all::<Service>(service(
+        let allowed = lines_allowlisted::<Service>(service(
             "api",
             serde_json::json!({}),
             serde_json::json!({}),
@@ -222,14 +175,15 @@ mod tests {
             serde_json::json!({}),
         ));
         let id = "namespace=\"shop\",service=\"web\",uid=\"uid-web\"";
-        for line in [
-            format!(
-                "kube_service_info{{{id},cluster_ip=\"10.96.0.20\",external_name=\"\",load_balancer_ip=\"\",external_traffic_policy=\"Local\"}} 1\n"
-            ),
-            format!("kube_service_spec_type{{{id},type=\"NodePort\"}} 1\n"),
-        ] {
-            assert!(text.contains(&line), "missing {line}in\n{text}");
-        }
+        assert_contains(
+            &text,
+            [
+                format!(
+                    "kube_service_info{{{id},cluster_ip=\"10.96.0.20\",external_name=\"\",load_balancer_ip=\"\",external_traffic_policy=\"Local\"}} 1\n"
+                ),
+                format!("kube_service_spec_type{{{id},type=\"NodePort\"}} 1\n"),
+            ],
+        );
         assert_eq!(
             family(&text, "kube_service_spec_external_ip"),
             format!(

@@ -2,30 +2,19 @@
 //! `statefulset`.
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
-use kube::{Api, Client};
 
-use super::deployment::{count, stable, timestamp};
-use super::{Resource, namespaced_api};
-use crate::family::{Family, Series};
+use super::Resource;
+use super::common::{
+    annotations, count, created, deletion_timestamp, labels, metadata_generation, value_if_set,
+};
+use crate::family::{Family, Series, stable};
 
 impl Resource for StatefulSet {
     const NAME: &'static str = "statefulsets";
-    const NAMESPACED: bool = true;
+    const NAME_LABEL: &'static str = "statefulset";
 
     fn families() -> &'static [Family<StatefulSet>] {
         FAMILIES
-    }
-
-    fn identity(&self) -> Vec<(&'static str, &str)> {
-        let meta = &self.metadata;
-        vec![
-            ("namespace", meta.namespace.as_deref().unwrap_or_default()),
-            ("statefulset", meta.name.as_deref().unwrap_or_default()),
-        ]
-    }
-
-    fn api(client: Client, namespace: Option<&str>) -> Api<StatefulSet> {
-        namespaced_api(client, namespace)
     }
 }
 
@@ -48,7 +37,7 @@ const FAMILIES: &[Family<StatefulSet>] = &[
     stable(
         "kube_statefulset_created",
         "Unix creation timestamp",
-        |s, series| timestamp(series, s.metadata.creation_timestamp.as_ref()),
+        created,
     ),
     stable(
         "kube_statefulset_status_replicas",
@@ -78,33 +67,25 @@ const FAMILIES: &[Family<StatefulSet>] = &[
     stable(
         "kube_statefulset_status_observed_generation",
         "The generation observed by the StatefulSet controller.",
-        |s, series| {
-            let generation = status(s).and_then(|s| s.observed_generation).unwrap_or(0);
-            series.add(&[], generation as f64);
-        },
+        |s, series| series.add(&[], count(status(s).and_then(|s| s.observed_generation))),
     ),
     stable(
         "kube_statefulset_replicas",
         "Number of desired pods for a StatefulSet.",
-        |s, series| {
-            if let Some(n) = s.spec.replicas {
-                series.add(&[], f64::from(n));
-            }
-        },
+        |s, series| value_if_set(series, s.spec.replicas.map(f64::from)),
     ),
     stable(
         "kube_statefulset_ordinals_start",
         "Start ordinal of the StatefulSet.",
         |s, series| {
-            if let Some(ordinals) = &s.spec.ordinals {
-                series.add(&[], count(ordinals.start));
-            }
+            let ordinals = s.spec.ordinals.as_ref();
+            value_if_set(series, ordinals.map(|o| count(o.start)));
         },
     ),
     stable(
         "kube_statefulset_metadata_generation",
         "Sequence number representing a specific generation of the desired state for the StatefulSet.",
-        |s, series| series.add(&[], s.metadata.generation.unwrap_or(0) as f64),
+        metadata_generation,
     ),
     stable(
         "kube_statefulset_persistentvolumeclaim_retention_policy",
@@ -128,12 +109,12 @@ const FAMILIES: &[Family<StatefulSet>] = &[
     stable(
         "kube_statefulset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
-        |s, series| series.allowlisted("annotation", s.metadata.annotations.as_ref()),
+        annotations,
     ),
     stable(
         "kube_statefulset_labels",
         "Kubernetes labels converted to Prometheus labels.",
-        |s, series| series.allowlisted("label", s.metadata.labels.as_ref()),
+        labels,
     ),
     stable(
         "kube_statefulset_status_current_revision",
@@ -148,14 +129,14 @@ const FAMILIES: &[Family<StatefulSet>] = &[
     stable(
         "kube_statefulset_deletion_timestamp",
         "Unix deletion timestamp",
-        |s, series| timestamp(series, s.metadata.deletion_timestamp.as_ref()),
+        deletion_timestamp,
     ),
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::super::deployment::testing::{headers, lines, names};
     use super::*;
+    use crate::resources::testing::{assert_contains, headers, lines, names};
 
     #[test]
     fn families_are_ksm_v2_20s_in_order_with_its_headers() {
@@ -236,17 +217,18 @@ mod tests {
                      "persistentVolumeClaimRetentionPolicy": {"whenScaled": "Delete"}}
         }));
         let id = "namespace=\"\",statefulset=\"s\"";
-        for expected in [
-            format!("kube_statefulset_status_replicas{{{id}}} 0\n"),
-            format!("kube_statefulset_ordinals_start{{{id}}} 0\n"),
-            format!(
-                "kube_statefulset_persistentvolumeclaim_retention_policy{{{id},when_deleted=\"\",when_scaled=\"Delete\"}} 1\n"
-            ),
-            format!("kube_statefulset_status_current_revision{{{id},revision=\"\"}} 1\n"),
-            format!("kube_statefulset_status_update_revision{{{id},revision=\"\"}} 1\n"),
-        ] {
-            assert!(text.contains(&expected), "missing {expected}in\n{text}");
-        }
+        assert_contains(
+            &text,
+            [
+                format!("kube_statefulset_status_replicas{{{id}}} 0\n"),
+                format!("kube_statefulset_ordinals_start{{{id}}} 0\n"),
+                format!(
+                    "kube_statefulset_persistentvolumeclaim_retention_policy{{{id},when_deleted=\"\",when_scaled=\"Delete\"}} 1\n"
+                ),
+                format!("kube_statefulset_status_current_revision{{{id},revision=\"\"}} 1\n"),
+                format!("kube_statefulset_status_update_revision{{{id},revision=\"\"}} 1\n"),
+            ],
+        );
         assert!(!text.contains("kube_statefulset_replicas{"), "{text}");
         let text = lines::<StatefulSet>(serde_json::json!({"metadata": {}}));
         assert!(!text.contains("ordinals"), "{text}");
