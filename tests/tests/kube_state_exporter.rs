@@ -2,7 +2,7 @@
 //! an ordinary kubeconfig.
 
 use e2e::http;
-use e2e::kube_api::{FakeApiServer, pod};
+use e2e::kube_api::{FakeApiServer, deployment, namespace, node, object, pod};
 use e2e::process::{Running, run_to_exit};
 use e2e::wait::{self, PATIENCE};
 use serde_json::json;
@@ -217,6 +217,118 @@ async fn allowlists_denylists_and_resource_filters() {
         text.contains("kube_pod_info{") && text.ends_with("# EOF\n"),
         "{text}"
     );
+}
+
+/// One object of every kind the exporter watches, as a small cluster has them.
+fn one_of_each(api: &FakeApiServer) {
+    api.create(namespace("shop"));
+    api.create(node("node-0"));
+    api.create(pod("shop", "web-0"));
+    api.create(deployment("shop", "web", 3));
+    let workload =
+        |api_version: &str, kind: &str, spec: serde_json::Value, status: serde_json::Value| {
+            let mut o = object(
+                api_version,
+                kind,
+                Some("shop"),
+                &format!("{}-x", kind.to_lowercase()),
+            );
+            o["spec"] = spec;
+            o["status"] = status;
+            api.create(o);
+        };
+    let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+    let selector = json!({"matchLabels": {"app": "x"}});
+    workload(
+        "apps/v1",
+        "ReplicaSet",
+        json!({"replicas": 2, "selector": selector, "template": template}),
+        json!({"replicas": 2, "readyReplicas": 1}),
+    );
+    workload(
+        "apps/v1",
+        "DaemonSet",
+        json!({"selector": selector, "template": template}),
+        json!({"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberMisscheduled": 0, "numberReady": 2}),
+    );
+    workload(
+        "apps/v1",
+        "StatefulSet",
+        json!({"replicas": 3, "selector": selector, "serviceName": "db", "template": template}),
+        json!({"replicas": 3, "readyReplicas": 3}),
+    );
+    workload(
+        "batch/v1",
+        "Job",
+        json!({"template": template, "completions": 1}),
+        json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+    );
+    workload(
+        "batch/v1",
+        "CronJob",
+        json!({"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}),
+        json!({}),
+    );
+    workload(
+        "v1",
+        "Service",
+        json!({"type": "ClusterIP", "clusterIP": "10.96.0.10", "ports": [{"port": 80}]}),
+        json!({}),
+    );
+    workload(
+        "v1",
+        "PersistentVolumeClaim",
+        json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "storageClassName": "standard"}),
+        json!({"phase": "Bound"}),
+    );
+    let mut volume = object("v1", "PersistentVolume", None, "pv-0");
+    volume["spec"] = json!({"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data"}});
+    volume["status"] = json!({"phase": "Bound"});
+    api.create(volume);
+}
+
+#[tokio::test]
+async fn every_resource_renders_and_promtool_accepts_the_whole_output() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    one_of_each(&api);
+    // A pod with a huge label set, all of them allowlisted.
+    let mut crowded = pod("shop", "crowded");
+    let labels: serde_json::Map<String, serde_json::Value> = (0..2000)
+        .map(|i| (format!("example.com/key-{i}"), json!(format!("value-{i}"))))
+        .collect();
+    crowded["metadata"]["labels"] = serde_json::Value::Object(labels);
+    api.create(crowded);
+
+    let running = exporter(&api, dir.path(), &["--metric-labels-allowlist=*=[*]"]);
+    wait_ready(&running).await;
+    let text = scrape(&running, "/metrics").await;
+    for family in [
+        "kube_cronjob_info{",
+        "kube_daemonset_status_number_ready{",
+        "kube_deployment_spec_replicas{",
+        "kube_job_complete{",
+        "kube_namespace_status_phase{",
+        "kube_node_info{",
+        "kube_persistentvolumeclaim_info{",
+        "kube_persistentvolume_info{",
+        "kube_pod_info{",
+        "kube_replicaset_spec_replicas{",
+        "kube_service_info{",
+        "kube_statefulset_replicas{",
+    ] {
+        assert!(text.contains(family), "no {family} in\n{text}");
+    }
+    let crowded_labels = text
+        .lines()
+        .find(|l| l.starts_with("kube_pod_labels{") && l.contains("pod=\"crowded\""))
+        .expect("the crowded pod's labels");
+    assert_eq!(
+        crowded_labels.matches("label_example_com_key_").count(),
+        2000
+    );
+    let verdict = e2e::tools::promtool_check_metrics(&text).expect("promtool accepts it");
+    assert!(verdict.lint.is_empty(), "{:?}", verdict.lint);
 }
 
 #[test]
