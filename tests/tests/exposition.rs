@@ -117,19 +117,29 @@ proptest! {
 
 #[tokio::test]
 async fn promtool_accepts_every_binary_output() {
-    for binary in [
-        "node-exporter",
-        "redis-exporter",
-        "kube-state-exporter",
-        "firebase-exporter",
+    // kube-state-exporter needs an API server; its own metrics are on its
+    // second (telemetry) port. Its objects' output is checked in
+    // tests/kube_state_exporter.rs.
+    let api = e2e::kube_api::FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = format!("--kubeconfig={}", api.kubeconfig(dir.path()).display());
+    let listen = ["--web.listen-address=127.0.0.1:0"];
+    let kube_state = [
+        kubeconfig.as_str(),
+        "--host=127.0.0.1",
+        "--port=0",
+        "--telemetry-host=127.0.0.1",
+        "--telemetry-port=0",
+    ];
+    for (binary, args, listeners) in [
+        ("node-exporter", &listen[..], 1),
+        ("redis-exporter", &listen[..], 1),
+        ("kube-state-exporter", &kube_state[..], 2),
+        ("firebase-exporter", &listen[..], 1),
     ] {
-        let exporter = Running::start(
-            &e2e::binary::path(binary),
-            &["--web.listen-address=127.0.0.1:0"],
-            &[],
-            1,
-        );
-        let text = http::get(exporter.addr(), "/metrics").await.unwrap().text();
+        let exporter = Running::start(&e2e::binary::path(binary), args, &[], listeners);
+        let own_metrics = exporter.addresses[listeners - 1];
+        let text = http::get(own_metrics, "/metrics").await.unwrap().text();
         assert!(text.contains("_build_info{"), "{binary}: {text}");
         match promtool_check_metrics(&text) {
             Ok(verdict) => {
