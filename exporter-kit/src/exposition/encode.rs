@@ -209,12 +209,44 @@ pub fn write_float(out: &mut Vec<u8>, v: f64, openmetrics: bool) {
     } else if v.fract() == 0.0 && v.abs() < 1e6 {
         // Exponent below 6: Go prints these as plain integers.
         out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else if v.fract() == 0.0 && v.abs() < MAX_EXACT_INTEGER {
+        write_integral_exponent(out, v as i64);
     } else {
         write_go_shortest(out, v);
     }
     if openmetrics && !out[start..].iter().any(|&b| b == b'.' || b == b'e') {
         out.extend_from_slice(b".0");
     }
+}
+
+/// Below 2^53 every integer is a distinct double, so its own digits (less
+/// trailing zeros) are the shortest that round-trip.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// An integer of at least 1e6 in Go's `%e` layout (`1.7643924e+09`),
+/// without the float-to-digits search: timestamps and byte counts, the
+/// most common large values, take this path.
+fn write_integral_exponent(out: &mut Vec<u8>, n: i64) {
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(n.unsigned_abs()).as_bytes();
+    let exponent = text.len() - 1;
+    let digits = &text[..text
+        .iter()
+        .rposition(|&b| b != b'0')
+        .map_or(1, |last| last + 1)];
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.push(digits[0]);
+    if digits.len() > 1 {
+        out.push(b'.');
+        out.extend_from_slice(&digits[1..]);
+    }
+    out.extend_from_slice(b"e+");
+    if exponent < 10 {
+        out.push(b'0');
+    }
+    out.extend_from_slice(itoa::Buffer::new().format(exponent).as_bytes());
 }
 
 /// Go's `'g'` verb with shortest precision: the shortest digits that round
@@ -322,6 +354,12 @@ mod tests {
             (1e6, "1e+06"),
             (1234567.0, "1.234567e+06"),
             (8253616128.0, "8.253616128e+09"),
+            (1764392400.0, "1.7643924e+09"),
+            (-300000000.0, "-3e+08"),
+            (123456789012345.0, "1.23456789012345e+14"),
+            (9007199254740991.0, "9.007199254740991e+15"),
+            (9007199254740992.0, "9.007199254740992e+15"),
+            (1e16, "1e+16"),
             (0.0001, "0.0001"),
             (0.00001, "1e-05"),
             (1.5e-7, "1.5e-07"),
