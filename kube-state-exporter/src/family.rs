@@ -136,15 +136,38 @@ pub struct RenderConfig {
 pub struct Series<'a> {
     out: &'a mut Vec<u8>,
     name: &'static str,
-    identity: &'a [(&'static str, &'a str)],
+    /// The identity labels, already written out: `a="x",b="y"`.
+    identity: &'a [u8],
     config: &'a RenderConfig,
 }
 
+/// The identity labels as they start every series of the object
+/// (`namespace="shop",pod="web-0"`), written once per object rather than
+/// once per series.
+pub fn identity_labels(labels: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    for (i, (name, value)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_label(&mut out, name, value);
+    }
+    out
+}
+
+fn write_label(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"=\"");
+    write_escaped_label_value(out, value);
+    out.push(b'"');
+}
+
 impl<'a> Series<'a> {
+    /// A writer for family `name`; `identity` comes from [`identity_labels`].
     pub fn new(
         out: &'a mut Vec<u8>,
         name: &'static str,
-        identity: &'a [(&'static str, &'a str)],
+        identity: &'a [u8],
         config: &'a RenderConfig,
     ) -> Series<'a> {
         Series {
@@ -179,17 +202,15 @@ impl<'a> Series<'a> {
     pub fn add(&mut self, labels: &[(&str, &str)], value: f64) {
         let out = &mut *self.out;
         out.extend_from_slice(self.name.as_bytes());
-        let mut separator = b'{';
-        let identity = self.identity.iter().map(|(k, v)| (*k, *v));
-        for (name, value) in identity.chain(labels.iter().copied()) {
-            out.push(separator);
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"=\"");
-            write_escaped_label_value(out, value);
-            out.push(b'"');
-            separator = b',';
-        }
-        if separator == b',' {
+        if !self.identity.is_empty() || !labels.is_empty() {
+            out.push(b'{');
+            out.extend_from_slice(self.identity);
+            for (i, (name, value)) in labels.iter().enumerate() {
+                if i > 0 || !self.identity.is_empty() {
+                    out.push(b',');
+                }
+                write_label(out, name, value);
+            }
             out.push(b'}');
         }
         out.push(b' ');
@@ -214,7 +235,7 @@ mod tests {
     #[test]
     fn series_put_identity_first_and_escape_values() {
         let mut out = Vec::new();
-        let identity = [("namespace", "default"), ("pod", "web-0")];
+        let identity = identity_labels(&[("namespace", "default"), ("pod", "web-0")]);
         let config = RenderConfig::default();
         let mut series = Series::new(&mut out, "kube_pod_info", &identity, &config);
         series.add(&[("node", "a\"b\\c\nd")], 1.0);

@@ -1,16 +1,5 @@
-//! A drop-in replacement for kube-state-metrics: one watch per resource feeds
-//! a store of rendered lines per object (`store`), which a scrape streams
-//! out family by family (`exposition`).
-
-mod cron;
-mod exposition;
-mod family;
-mod filters;
-mod labels;
-mod resources;
-mod store;
-mod telemetry;
-mod watch;
+//! The kube-state-exporter binary: kube-state-metrics' flags and ports
+//! around the engine in the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,13 +12,14 @@ use exporter_kit::exposition::MetricSet;
 use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{BadRequest, Exporter, ExporterInfo, Readiness, Rendered, Scrape};
 
-use crate::exposition::{Snapshot, Watched};
-use crate::family::RenderConfig;
-use crate::filters::MetricFilter;
-use crate::labels::AllowList;
-use crate::resources::Registration;
-use crate::store::Store;
-use crate::telemetry::Telemetry;
+use kube_state_exporter::exposition::{Snapshot, Watched};
+use kube_state_exporter::family::RenderConfig;
+use kube_state_exporter::filters::MetricFilter;
+use kube_state_exporter::labels::AllowList;
+use kube_state_exporter::resources::{self, Registration};
+use kube_state_exporter::store::Store;
+use kube_state_exporter::telemetry::Telemetry;
+use kube_state_exporter::watch;
 
 static INFO: ExporterInfo = ExporterInfo {
     name: "kube_state_metrics",

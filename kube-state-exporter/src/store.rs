@@ -22,6 +22,16 @@ impl Rendered {
         }
     }
 
+    /// The size of all the object's lines.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether the object has no lines at all.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
     /// The lines of family `index` (empty if it has none).
     pub fn family(&self, index: usize) -> &[u8] {
         let start = match index {

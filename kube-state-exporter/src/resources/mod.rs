@@ -23,7 +23,7 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
-use crate::family::{Family, RenderConfig, Series};
+use crate::family::{Family, RenderConfig, Series, identity_labels};
 use crate::store::Rendered;
 
 /// A Kubernetes kind the exporter renders.
@@ -115,9 +115,11 @@ impl ApiScope for ClusterResourceScope {
 
 /// Renders every enabled family of `object`.
 pub fn render<K: Resource>(object: &K, config: &RenderConfig) -> Rendered {
-    let identity = object.identity();
+    let identity = identity_labels(&object.identity());
     let families = K::families();
-    let mut text = Vec::with_capacity(1024);
+    // Room for a large pod's lines at once (rendered size is about 12 KiB);
+    // the store keeps an exact-size copy.
+    let mut text = Vec::with_capacity(16 * 1024);
     let mut ends = Vec::with_capacity(families.len());
     for (family, on) in families.iter().zip(&config.enabled) {
         if *on {
