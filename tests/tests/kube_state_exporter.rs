@@ -331,6 +331,48 @@ async fn every_resource_renders_and_promtool_accepts_the_whole_output() {
     assert!(verdict.lint.is_empty(), "{:?}", verdict.lint);
 }
 
+#[tokio::test]
+async fn namespaces_and_the_namespace_denylist_select_objects() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    for ns in ["a", "b", "c"] {
+        api.create(namespace(ns));
+        api.create(pod(ns, &format!("pod-in-{ns}")));
+    }
+    api.create(node("node-0"));
+    let pods_in = |text: &str| -> Vec<String> {
+        let mut found: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .filter(|ns| {
+                text.contains(&format!(
+                    "kube_pod_created{{namespace=\"{ns}\",pod=\"pod-in-{ns}\""
+                ))
+            })
+            .map(|ns| (*ns).to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+
+    // Two namespaces: one watch each for namespaced kinds, one for the
+    // cluster-scoped ones (a node is not reported twice).
+    let listed = exporter(&api, dir.path(), &["--namespaces=a,b"]);
+    wait_ready(&listed).await;
+    let text = scrape(&listed, "/metrics").await;
+    assert_eq!(pods_in(&text), ["a", "b"], "{text}");
+    assert_eq!(text.matches("kube_node_created{").count(), 1, "{text}");
+
+    let denied = exporter(&api, dir.path(), &["--namespaces-denylist=a"]);
+    wait_ready(&denied).await;
+    let text = scrape(&denied, "/metrics").await;
+    assert_eq!(pods_in(&text), ["b", "c"], "{text}");
+    assert_eq!(
+        text.matches("kube_namespace_created{").count(),
+        3,
+        "namespaces themselves are cluster-scoped: {text}"
+    );
+}
+
 #[test]
 fn configuration_errors_name_the_flag() {
     let binary = e2e::binary::path("kube-state-exporter");
@@ -340,6 +382,10 @@ fn configuration_errors_name_the_flag() {
             "mutually exclusive",
         ),
         (vec!["--metric-denylist=(x"], "--metric-denylist: \"(x\""),
+        (
+            vec!["--namespaces=a", "--namespaces-denylist=b"],
+            "mutually exclusive",
+        ),
         (
             vec!["--resources=pods,bogus"],
             "--resources: unknown resource \"bogus\"",
