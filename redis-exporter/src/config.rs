@@ -31,7 +31,7 @@ pub fn extract(
     options: Options,
     out: &mut MetricSet,
 ) -> Option<usize> {
-    let name = |metric: &str| format!("{namespace}_{metric}");
+    let name = |metric: &str| crate::metric_name(namespace, metric);
     let mut databases = None;
     for (key, value) in config {
         let (key, value) = (key.as_ref(), value.as_ref());

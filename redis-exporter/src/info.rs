@@ -123,7 +123,7 @@ struct Extractor<'a> {
 
 impl Extractor<'_> {
     fn name(&self, metric: &str) -> String {
-        format!("{}_{metric}", self.namespace)
+        crate::metric_name(self.namespace, metric)
     }
 
     fn add(

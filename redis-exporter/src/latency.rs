@@ -29,13 +29,13 @@ pub fn extract_latest(reply: Result<OwnedFrame, String>, namespace: &str, out: &
         };
         let labels = [("event_name", name.as_ref())];
         out.family(
-            format!("{namespace}_latency_spike_last"),
+            crate::metric_name(namespace, "latency_spike_last"),
             "When the latency spike last occurred",
             MetricType::Gauge,
         )
         .sample(&labels, *timestamp as f64);
         out.family(
-            format!("{namespace}_latency_spike_duration_seconds"),
+            crate::metric_name(namespace, "latency_spike_duration_seconds"),
             "Length of the last latency spike in seconds",
             MetricType::Gauge,
         )
@@ -68,7 +68,7 @@ pub fn extract_histograms(
             continue;
         };
         out.family(
-            format!("{namespace}_commands_latencies_usec"),
+            crate::metric_name(namespace, "commands_latencies_usec"),
             "A histogram of latencies per command",
             MetricType::Histogram,
         )

@@ -19,6 +19,12 @@ use exporter_kit::cli::{self, CommonArgs};
 use exporter_kit::self_metrics::BuildInfoLabels;
 use exporter_kit::{ExporterInfo, Readiness};
 
+/// A family's full name under `--namespace` (`redis_up`): upstream puts
+/// the namespace in front of every family it exports.
+fn metric_name(namespace: &str, metric: &str) -> String {
+    format!("{namespace}_{metric}")
+}
+
 static INFO: ExporterInfo = ExporterInfo {
     name: "redis_exporter",
     binary: "redis-exporter",

@@ -79,7 +79,7 @@ impl RedisExporter {
         };
         let tls = TlsClient::new(flags.tls.clone())?;
         Ok(RedisExporter {
-            build_info_prefix: format!("{}_exporter", flags.namespace),
+            build_info_prefix: crate::metric_name(&flags.namespace, "exporter"),
             config_options: config::Options {
                 include_all: flags.include_config_metrics,
                 redact: flags.redact_config_metrics,
@@ -178,7 +178,7 @@ impl RedisExporter {
     }
 
     fn namespaced(&self, name: &str) -> String {
-        format!("{}_{name}", self.flags.namespace)
+        crate::metric_name(&self.flags.namespace, name)
     }
 
     /// Connects, authenticates and reads INFO into `out`; returns the time

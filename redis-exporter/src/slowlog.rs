@@ -15,7 +15,7 @@ pub fn extract(
     namespace: &str,
     out: &mut MetricSet,
 ) {
-    let name = |metric: &str| format!("{namespace}_{metric}");
+    let name = |metric: &str| crate::metric_name(namespace, metric);
     if let Ok(OwnedFrame::Integer(length)) = length {
         out.single(
             name("slowlog_length"),
