@@ -104,6 +104,10 @@ fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std
         .chain(PROPERTIES.iter().map(|(_, _, file)| file))
         .chain(std::iter::once(&"speed"));
     for file in files {
+        // `flags` is both an info attribute and a property: read it once.
+        if attributes.contains_key(*file) {
+            continue;
+        }
         match directory.read_attribute(file) {
             Ok(text) => {
                 attributes.insert((*file).to_owned(), text);

@@ -1,7 +1,6 @@
 //! `node_netstat_<Protocol>_<Field>` (untyped) from /proc/net/netstat,
 //! /proc/net/snmp and /proc/net/snmp6, filtered by `--collector.netstat.fields`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::device_filter::FieldFilter;
@@ -43,19 +42,19 @@ struct NetStat {
     fields: FieldFilter,
 }
 
-/// Protocol to field to value text.
-type Stats = BTreeMap<String, BTreeMap<String, String>>;
-
-/// Header/value line pairs: `TcpExt: A B` then `TcpExt: 1 2`.
-fn parse_pairs(text: &str, path: &Path) -> Result<Stats, CollectError> {
-    let mut stats = Stats::new();
+/// Calls `each(protocol, field, value)` for header/value line pairs:
+/// `TcpExt: A B` then `TcpExt: 1 2`.
+fn parse_pairs<'a>(
+    text: &'a str,
+    path: &Path,
+    mut each: impl FnMut(&'a str, &'a str, &'a str) -> Result<(), CollectError>,
+) -> Result<(), CollectError> {
     let mut lines = text.lines();
     while let Some(names) = lines.next() {
         let values = lines.next().unwrap_or("");
-        let names: Vec<&str> = names.split(' ').collect();
-        let values: Vec<&str> = values.split(' ').collect();
-        let protocol = names[0].strip_suffix(':').unwrap_or(names[0]).to_owned();
-        if names.len() != values.len() {
+        if names.split(' ').count() != values.split(' ').count() {
+            let protocol = names.split(' ').next().unwrap_or("");
+            let protocol = protocol.strip_suffix(':').unwrap_or(protocol);
             return Err(CollectError::parse(
                 path,
                 format!(
@@ -64,64 +63,73 @@ fn parse_pairs(text: &str, path: &Path) -> Result<Stats, CollectError> {
                 ),
             ));
         }
-        let fields = names[1..]
-            .iter()
-            .zip(&values[1..])
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect();
-        stats.insert(protocol, fields);
-    }
-    Ok(stats)
-}
-
-/// `Ip6InOctets 123` lines: the protocol ends at the first `6`.
-fn parse_snmp6(text: &str) -> Stats {
-    let mut stats = Stats::new();
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 2 {
-            continue;
-        }
-        let Some(index) = fields[0].find('6') else {
+        let Some((protocol, names)) = names.split_once(' ') else {
             continue;
         };
-        let (protocol, name) = fields[0].split_at(index + 1);
-        stats
-            .entry(protocol.to_owned())
-            .or_default()
-            .insert(name.to_owned(), fields[1].to_owned());
+        let protocol = protocol.strip_suffix(':').unwrap_or(protocol);
+        let values = values.split_once(' ').map_or("", |(_, values)| values);
+        for (name, value) in names.split(' ').zip(values.split(' ')) {
+            each(protocol, name, value)?;
+        }
     }
-    stats
+    Ok(())
+}
+
+/// Calls `each(protocol, field, value)` for `Ip6InOctets 123` lines: the
+/// protocol ends at the first `6`.
+fn parse_snmp6<'a>(
+    text: &'a str,
+    mut each: impl FnMut(&'a str, &'a str, &'a str) -> Result<(), CollectError>,
+) -> Result<(), CollectError> {
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        let Some(index) = key.find('6') else {
+            continue;
+        };
+        let (protocol, name) = key.split_at(index + 1);
+        each(protocol, name, value)?;
+    }
+    Ok(())
 }
 
 impl Collector for NetStat {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let mut stats = parse_pairs(&read(&self.netstat)?, &self.netstat)?;
-        stats.extend(parse_pairs(&read(&self.snmp)?, &self.snmp)?);
-        match crate::collector::read_text(&self.snmp6) {
-            Ok(text) => stats.extend(parse_snmp6(&text)),
+        let netstat = read(&self.netstat)?;
+        let snmp = read(&self.snmp)?;
+        let snmp6 = match crate::collector::read_text(&self.snmp6) {
+            Ok(text) => text,
             // IPv6 disabled.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(CollectError::io(&self.snmp6, e)),
-        }
-        for (protocol, fields) in &stats {
-            for (name, value) in fields {
-                let value: f64 = value.parse().map_err(|_| {
-                    CollectError::parse(&self.netstat, format!("invalid value {value} in netstats"))
-                })?;
-                let key = format!("{protocol}_{name}");
-                if self.fields.is_match(&key) {
-                    let help = format!("Statistic {protocol}{name}.");
-                    out.single(
-                        format!("node_netstat_{key}"),
-                        help,
-                        MetricType::Untyped,
-                        value,
-                    );
-                }
+        };
+        // Hundreds of fields, a few dozen exported: the key is built in one
+        // reused buffer and only selected fields allocate.
+        let mut key = String::new();
+        let mut emit = |protocol: &str, name: &str, value: &str| {
+            // Every value must parse, selected or not, as upstream.
+            let value: f64 = value.parse().map_err(|_| {
+                CollectError::parse(&self.netstat, format!("invalid value {value} in netstats"))
+            })?;
+            key.clear();
+            key.push_str(protocol);
+            key.push('_');
+            key.push_str(name);
+            if self.fields.is_match(&key) {
+                out.single(
+                    format!("node_netstat_{key}"),
+                    format!("Statistic {protocol}{name}."),
+                    MetricType::Untyped,
+                    value,
+                );
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        parse_pairs(&netstat, &self.netstat, &mut emit)?;
+        parse_pairs(&snmp, &self.snmp, &mut emit)?;
+        parse_snmp6(&snmp6, &mut emit)
     }
 }
 
@@ -129,18 +137,62 @@ impl Collector for NetStat {
 mod tests {
     use super::*;
 
+    fn collect_pairs(text: &str) -> Result<Vec<String>, CollectError> {
+        let mut seen = Vec::new();
+        parse_pairs(text, Path::new("x"), |p, n, v| {
+            seen.push(format!("{p}_{n}={v}"));
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
     #[test]
     fn header_value_pairs_and_snmp6() {
-        let stats = parse_pairs(
-            "Tcp: RtoMin MaxConn\nTcp: 200 -1\nIp: Forwarding\nIp: 1\n",
-            Path::new("x"),
+        let seen =
+            collect_pairs("Tcp: RtoMin MaxConn\nTcp: 200 -1\nIp: Forwarding\nIp: 1\n").unwrap();
+        assert_eq!(
+            seen,
+            ["Tcp_RtoMin=200", "Tcp_MaxConn=-1", "Ip_Forwarding=1"]
+        );
+        assert!(collect_pairs("Tcp: A B\nTcp: 1\n").is_err());
+        assert!(collect_pairs("Tcp: A\n").is_err());
+        let mut six = Vec::new();
+        parse_snmp6(
+            "Ip6InOctets   42\nUdpLite6InErrors 1\nnothing\n",
+            |p, n, v| {
+                six.push(format!("{p}/{n}={v}"));
+                Ok(())
+            },
         )
         .unwrap();
-        assert_eq!(stats["Tcp"]["MaxConn"], "-1");
-        assert_eq!(stats["Ip"]["Forwarding"], "1");
-        assert!(parse_pairs("Tcp: A B\nTcp: 1\n", Path::new("x")).is_err());
-        let six = parse_snmp6("Ip6InOctets   42\nUdpLite6InErrors 1\nnothing\n");
-        assert_eq!(six["Ip6"]["InOctets"], "42");
-        assert_eq!(six["UdpLite6"]["InErrors"], "1");
+        assert_eq!(six, ["Ip6/InOctets=42", "UdpLite6/InErrors=1"]);
+    }
+
+    #[test]
+    fn an_unparsable_value_is_an_error_even_when_not_selected() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("netstat", "TcpExt: SyncookiesSent Odd\nTcpExt: 1 x\n"),
+            ("snmp", "Ip: Forwarding\nIp: 1\n"),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let netstat = NetStat {
+            netstat: dir.path().join("netstat"),
+            snmp: dir.path().join("snmp"),
+            snmp6: dir.path().join("snmp6"),
+            fields: FieldFilter::new("^Ip_Forwarding$", "--x").unwrap(),
+        };
+        let mut out = MetricSet::new();
+        assert!(netstat.update(&mut out).is_err());
+        std::fs::write(
+            dir.path().join("netstat"),
+            "TcpExt: SyncookiesSent\nTcpExt: 1\n",
+        )
+        .unwrap();
+        let mut out = MetricSet::new();
+        netstat.update(&mut out).unwrap();
+        let names: Vec<_> = out.families().iter().map(|f| f.name.to_string()).collect();
+        assert_eq!(names, ["node_netstat_Ip_Forwarding"]);
     }
 }
