@@ -107,7 +107,8 @@ const FAMILIES: &[Family<CronJob>] = &[
     stable(
         "kube_cronjob_spec_suspend",
         "Suspend flag tells the controller to suspend subsequent executions.",
-        |c, series| value_if_set(series, spec(c).suspend.map(flag)),
+        // Unset is not suspended: 0, as KSM since v2.20.
+        |c, series| series.add(&[], flag(spec(c).suspend == Some(true))),
     ),
     stable(
         "kube_cronjob_spec_starting_deadline_seconds",
@@ -310,7 +311,10 @@ mod tests {
             serde_json::json!({"schedule": "@every 2h", "jobTemplate": {}}),
             serde_json::json!({}),
         ));
-        assert!(!text.contains("spec_suspend"), "{text}");
+        assert!(
+            text.contains("kube_cronjob_spec_suspend{namespace=\"ns1\",cronjob=\"fresh\"} 0\n"),
+            "{text}"
+        );
         assert!(!text.contains("last_schedule_time"), "{text}");
         // 2018-03-01T00:00:00Z + 2h.
         assert!(
@@ -357,6 +361,7 @@ mod tests {
             format!(
                 "kube_cronjob_info{{{id},schedule=\"\",concurrency_policy=\"\",timezone=\"local\"}} 1\n\
                  kube_cronjob_status_active{{{id}}} 0\n\
+                 kube_cronjob_spec_suspend{{{id}}} 0\n\
                  kube_cronjob_schedule_invalid{{{id}}} 1\n"
             )
         );

@@ -16,12 +16,12 @@ impl Resource for Namespace {
 }
 
 const FAMILIES: &[Family<Namespace>] = &[
+    stable("kube_namespace_created", "Unix creation timestamp", created),
     experimental(
         "kube_namespace_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
         annotations,
     ),
-    stable("kube_namespace_created", "Unix creation timestamp", created),
     stable(
         "kube_namespace_labels",
         "Kubernetes labels converted to Prometheus labels.",
@@ -60,8 +60,8 @@ mod tests {
         assert_eq!(
             names::<Namespace>(),
             [
-                "kube_namespace_annotations",
                 "kube_namespace_created",
+                "kube_namespace_annotations",
                 "kube_namespace_labels",
                 "kube_namespace_status_phase",
                 "kube_namespace_status_condition",

@@ -764,25 +764,21 @@ fn claim_volumes(pod: &Pod, series: &mut Series<'_>, read_only: bool) {
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_deref());
     let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
     for volume in volumes.unwrap_or_default() {
-        let (claim, ephemeral, value) = if let Some(claim) = &volume.persistent_volume_claim {
+        let (claim, value) = if let Some(claim) = &volume.persistent_volume_claim {
             let value = if read_only {
                 flag(claim.read_only == Some(true))
             } else {
                 1.0
             };
-            (claim.claim_name.clone(), false, value)
+            (claim.claim_name.clone(), value)
         } else if volume.ephemeral.is_some() {
             let value = if read_only { 0.0 } else { 1.0 };
-            (format!("{pod_name}-{}", volume.name), true, value)
+            (format!("{pod_name}-{}", volume.name), value)
         } else {
             continue;
         };
         series.add(
-            &[
-                ("volume", &volume.name),
-                ("persistentvolumeclaim", &claim),
-                ("ephemeral", bool_label(ephemeral)),
-            ],
+            &[("volume", &volume.name), ("persistentvolumeclaim", &claim)],
             value,
         );
     }
@@ -827,13 +823,20 @@ fn status_reason(pod: &Pod) -> Option<&str> {
         .find(|r| known(r))
 }
 
-/// The known reason of the pod's `DisruptionTarget` condition, if any.
+/// The reason of the pod's `DisruptionTarget` condition, if any (`Other`
+/// when it is not a known one, as for `status.reason`).
 fn disruption_reason(pod: &Pod) -> Option<&str> {
     conditions(pod)
         .iter()
         .filter(|c| c.type_ == "DisruptionTarget")
-        .filter_map(|c| c.reason.as_deref())
-        .find(|r| DISRUPTION_REASONS.contains(r))
+        .find_map(|c| c.reason.as_deref())
+        .map(|r| {
+            if DISRUPTION_REASONS.contains(&r) {
+                r
+            } else {
+                "Other"
+            }
+        })
 }
 
 /// One series per distinct toleration (key, operator, value, effect and
@@ -1707,9 +1710,9 @@ mod tests {
             "kube_pod_spec_volumes_persistentvolumeclaims_info",
             id,
             &[
-                "{ID,volume=\"data\",persistentvolumeclaim=\"etl-data\",ephemeral=\"false\"} 1",
-                "{ID,volume=\"ref\",persistentvolumeclaim=\"reference\",ephemeral=\"false\"} 1",
-                "{ID,volume=\"scratch\",persistentvolumeclaim=\"etl-1-scratch\",ephemeral=\"true\"} 1",
+                "{ID,volume=\"data\",persistentvolumeclaim=\"etl-data\"} 1",
+                "{ID,volume=\"ref\",persistentvolumeclaim=\"reference\"} 1",
+                "{ID,volume=\"scratch\",persistentvolumeclaim=\"etl-1-scratch\"} 1",
             ],
         );
         assert_family(
@@ -1717,9 +1720,9 @@ mod tests {
             "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
             id,
             &[
-                "{ID,volume=\"data\",persistentvolumeclaim=\"etl-data\",ephemeral=\"false\"} 0",
-                "{ID,volume=\"ref\",persistentvolumeclaim=\"reference\",ephemeral=\"false\"} 1",
-                "{ID,volume=\"scratch\",persistentvolumeclaim=\"etl-1-scratch\",ephemeral=\"true\"} 0",
+                "{ID,volume=\"data\",persistentvolumeclaim=\"etl-data\"} 0",
+                "{ID,volume=\"ref\",persistentvolumeclaim=\"reference\"} 1",
+                "{ID,volume=\"scratch\",persistentvolumeclaim=\"etl-1-scratch\"} 0",
             ],
         );
         assert_family(
@@ -1842,7 +1845,12 @@ mod tests {
             id,
             &["{ID,reason=\"Other\"} 1"],
         );
-        assert_family(&text, "kube_pod_status_disruption_reason", id, &[]);
+        assert_family(
+            &text,
+            "kube_pod_status_disruption_reason",
+            id,
+            &["{ID,reason=\"Other\"} 1"],
+        );
         assert_family(&text, "kube_pod_status_unschedulable", id, &[]);
         assert_family(
             &text,
