@@ -123,12 +123,48 @@ pub async fn server_certificate(addr: SocketAddr, tls: &Tls) -> Result<Vec<u8>, 
     Ok(chain[0].to_vec())
 }
 
+/// `GET path`, reading the body as it streams in and keeping only its size:
+/// for responses too large to hold (a benchmark's full scrape).
+pub async fn get_size(addr: SocketAddr, path: &str) -> Result<(StatusCode, usize), Error> {
+    let response = request(TcpStream::connect(addr).await?, "GET", path, &[]).await?;
+    let status = response.status();
+    let mut body = response.into_body();
+    let mut size = 0;
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame?.data_ref() {
+            size += data.len();
+        }
+    }
+    Ok((status, size))
+}
+
 async fn exchange<I>(
     io: I,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Response, Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let response = request(io, method, path, headers).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Sends the request; the response's body is still to be read.
+async fn request<I>(
+    io: I,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<hyper::Response<hyper::body::Incoming>, Error>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -141,15 +177,7 @@ where
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = sender
+    Ok(sender
         .send_request(request.body(Empty::<Bytes>::new())?)
-        .await?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+        .await?)
 }
