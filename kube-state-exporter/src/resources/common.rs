@@ -214,6 +214,17 @@ pub(super) fn quantity_milli_value(q: &Quantity) -> Option<f64> {
     })
 }
 
+/// KSM's `convertValueToFloat64` for CPU: `MilliValue()/1000`, or
+/// `Value()` when the milli-value would overflow an int64. The text is
+/// parsed once.
+pub(super) fn quantity_cores(q: &Quantity) -> Option<f64> {
+    let decimal = Decimal::parse(q)?;
+    match decimal.scaled(3) {
+        Some(milli) if milli <= i128::from(i64::MAX) => Some(milli as f64 / 1000.0),
+        _ => quantity_value(q),
+    }
+}
+
 /// A quantity's text taken apart: `<sign><whole>.<fraction><suffix>`, the
 /// suffix (`n u m k M G T P E`, `Ki`..`Ei` or an `e`/`E` exponent) as powers
 /// of ten and of two.
@@ -242,25 +253,27 @@ impl Decimal<'_> {
         if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
             return None;
         }
-        let (exponent10, exponent2): (i32, u32) = match suffix {
-            "" => (0, 0),
-            "n" => (-9, 0),
-            "u" => (-6, 0),
-            "m" => (-3, 0),
-            "k" => (3, 0),
-            "M" => (6, 0),
-            "G" => (9, 0),
-            "T" => (12, 0),
-            "P" => (15, 0),
-            "E" => (18, 0),
-            "Ki" => (0, 10),
-            "Mi" => (0, 20),
-            "Gi" => (0, 30),
-            "Ti" => (0, 40),
-            "Pi" => (0, 50),
-            "Ei" => (0, 60),
-            exponent => {
-                let digits = exponent.strip_prefix(['e', 'E'])?;
+        // Matched as bytes: a `&str` match is a chain of `memcmp` calls,
+        // and quantities are parsed for every container of every pod.
+        let (exponent10, exponent2): (i32, u32) = match suffix.as_bytes() {
+            [] => (0, 0),
+            [b'n'] => (-9, 0),
+            [b'u'] => (-6, 0),
+            [b'm'] => (-3, 0),
+            [b'k'] => (3, 0),
+            [b'M'] => (6, 0),
+            [b'G'] => (9, 0),
+            [b'T'] => (12, 0),
+            [b'P'] => (15, 0),
+            [b'E'] => (18, 0),
+            [b'K', b'i'] => (0, 10),
+            [b'M', b'i'] => (0, 20),
+            [b'G', b'i'] => (0, 30),
+            [b'T', b'i'] => (0, 40),
+            [b'P', b'i'] => (0, 50),
+            [b'E', b'i'] => (0, 60),
+            _ => {
+                let digits = suffix.strip_prefix(['e', 'E'])?;
                 let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
                 if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
@@ -406,6 +419,14 @@ mod tests {
         assert_eq!(quantity_milli_value(&q("1e3")), Some(1000.0));
         assert_eq!(quantity_milli_value(&q("12E-1")), Some(1.2));
         assert_eq!(quantity_milli_value(&q("1E")), Some(1e18));
+        assert_eq!(quantity_cores(&q("3300m")), Some(3.3));
+        assert_eq!(quantity_cores(&q("1n")), Some(0.001));
+        assert_eq!(
+            quantity_cores(&q("1E")),
+            Some(1e18),
+            "Value() past int64 millis"
+        );
+        assert_eq!(quantity_cores(&q("x")), None);
         assert_eq!(quantity_value(&q("100m")), Some(1.0), "Value() rounds up");
         assert_eq!(quantity_value(&q("10Gi")), Some(10737418240.0));
         assert_eq!(quantity_value(&q("-1.5")), Some(-2.0), "away from zero");

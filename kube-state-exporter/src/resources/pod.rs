@@ -24,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::Resource;
 use super::common::{
     annotations, bool_label, condition, created, deletion_timestamp, flag, is_extended_resource,
-    labels, owners, quantity_milli_value, quantity_value, state_set_if_set, unix, unix_or_zero,
+    labels, owners, quantity_cores, quantity_value, state_set_if_set, unix, unix_or_zero,
     value_if_set,
 };
 use crate::family::{Family, Series, experimental, stable};
@@ -232,7 +232,7 @@ const FAMILIES: &[Family<Pod>] = &[
     experimental(
         "kube_pod_overhead_cpu_cores",
         "The pod overhead in regards to cpu cores associated with running a pod.",
-        |pod, series| overhead(pod, series, "cpu", cores),
+        |pod, series| overhead(pod, series, "cpu", quantity_cores),
     ),
     experimental(
         "kube_pod_overhead_memory_bytes",
@@ -583,25 +583,13 @@ fn container_resources(pod: &Pod, series: &mut Series<'_>, init: bool, limits: b
 
 fn resource_value(resource: &str, amount: &Quantity) -> Option<(f64, &'static str)> {
     match resource {
-        "cpu" => Some((cores(amount)?, "core")),
+        "cpu" => Some((quantity_cores(amount)?, "core")),
         "memory" | "storage" | "ephemeral-storage" => Some((quantity_value(amount)?, "byte")),
         r if r.starts_with("hugepages-") || r.starts_with("attachable-volumes-") => {
             Some((quantity_value(amount)?, "byte"))
         }
         r if is_extended_resource(r) => Some((quantity_value(amount)?, "integer")),
         _ => None,
-    }
-}
-
-/// KSM's `convertValueToFloat64`: `MilliValue()/1000`, or `Value()` when
-/// the milli-value would overflow an int64.
-fn cores(amount: &Quantity) -> Option<f64> {
-    const MAX_MILLI_VALUE: f64 = (i64::MAX / 1000) as f64;
-    let value = quantity_value(amount)?;
-    if value > MAX_MILLI_VALUE {
-        Some(value)
-    } else {
-        quantity_milli_value(amount)
     }
 }
 
