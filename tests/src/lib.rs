@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod binary;
+pub mod firebase;
 pub mod http;
 pub mod kube_api;
 pub mod pki;
