@@ -88,6 +88,15 @@ mod tests {
     }
 
     #[test]
+    fn classes_are_ascii_as_in_go() {
+        let filter = FieldFilter::new(r"^\w+$", "--x").unwrap();
+        assert!(filter.is_match("nr_free_pages"));
+        assert!(!filter.is_match("é"), "\\w is ASCII in Go's regexp");
+        let error = FieldFilter::new(r"^\pL", "--x").unwrap_err();
+        assert!(error.starts_with("--x: "), "{error}");
+    }
+
+    #[test]
     fn exclude_include_and_conflict() {
         let filter = DeviceFilter::new("^loop", "", "--collector.x").unwrap();
         assert!(filter.ignored("loop0") && !filter.ignored("sda"));
