@@ -101,6 +101,7 @@ async fn serves_metrics_landing_page_probes_and_http_errors() {
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
     assert_eq!(http::get(addr, "/nope").await.unwrap().status, 404);
     assert_eq!(http::get(addr, "/healthz").await.unwrap().status, 200);
+    assert_eq!(http::get(addr, "/livez").await.unwrap().status, 200);
     assert_eq!(http::get(addr, "/readyz").await.unwrap().status, 200);
 
     // The counter saw the earlier scrapes (GET and HEAD).
@@ -339,6 +340,7 @@ async fn basic_auth_and_its_live_reload() {
     }
     // Probes need no credentials.
     assert_eq!(http::get(addr, "/healthz").await.unwrap().status, 200);
+    assert_eq!(http::get(addr, "/livez").await.unwrap().status, 200);
 
     write(dir.path(), "web.yml", &users("second-password"));
     wait::until_async(PATIENCE, "the new password to be accepted", || async {

@@ -301,8 +301,10 @@ impl<E: Exporter> Shared<E> {
         let path = request.uri().path();
         let readable = matches!(*request.method(), Method::GET | Method::HEAD);
         // Probes carry no credentials and reveal nothing: always answered.
+        // `/livez` is kube-state-metrics' liveness probe path; manifests
+        // written for it keep working.
         match path {
-            "/healthz" if readable => return text(StatusCode::OK, "Healthy\n"),
+            "/healthz" | "/livez" if readable => return text(StatusCode::OK, "Healthy\n"),
             "/readyz" if readable => {
                 return if self.readiness.is_ready() {
                     text(StatusCode::OK, "Ready\n")
@@ -335,6 +337,7 @@ impl<E: Exporter> Shared<E> {
             || extra_scrape_path
             || path == "/"
             || path == "/healthz"
+            || path == "/livez"
             || path == "/readyz";
         if !known {
             return text(StatusCode::NOT_FOUND, "404 page not found\n");
