@@ -5,6 +5,7 @@
 //! name sanitising (`app.kubernetes.io/name` → `label_app_kubernetes_io_name`,
 //! camelCase → snake_case) and its `_conflictN` suffixes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use regex::Regex;
@@ -130,12 +131,26 @@ fn prometheus_labels<'a>(
     prefix: &str,
     entries: impl Iterator<Item = (&'a String, &'a String)>,
 ) -> Vec<(String, &'a str)> {
-    let mut labels: Vec<(String, &str)> = Vec::new();
+    // A BTreeMap iterates in key order, the order KSM sorts keys in.
+    let named: Vec<(String, &str)> = entries
+        .map(|(key, value)| (label_name(prefix, key), value.as_str()))
+        .collect();
+    // Distinct keys rarely sanitise to the same name: check by sorting
+    // (no hashing) and only then rename.
+    let mut names: Vec<&str> = named.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).all(|pair| pair[0] != pair[1]) {
+        return named;
+    }
+    rename_conflicts(named)
+}
+
+/// Renames colliding names, in key order, as KSM does.
+fn rename_conflicts(named: Vec<(String, &str)>) -> Vec<(String, &str)> {
+    let mut labels: Vec<(String, &str)> = Vec::with_capacity(named.len());
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut conflicts: HashMap<String, u32> = HashMap::new();
-    // A BTreeMap iterates in key order, the order KSM sorts keys in.
-    for (key, value) in entries {
-        let base = label_name(prefix, key);
+    for (base, value) in named {
         let name = if let Some(count) = conflicts.get_mut(&base) {
             next_free(&base, count, &used)
         } else if let Some(&index) = used.get(&base) {
@@ -151,7 +166,7 @@ fn prometheus_labels<'a>(
             base
         };
         used.insert(name.clone(), labels.len());
-        labels.push((name, value.as_str()));
+        labels.push((name, value));
     }
     labels
 }
@@ -168,28 +183,29 @@ fn next_free(base: &str, count: &mut u32, used: &HashMap<String, usize>) -> Stri
 
 /// KSM's `SanitizeLabelName`: every character outside `[a-zA-Z0-9_]`
 /// becomes `_` (`ephemeral-storage` → `ephemeral_storage`).
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    if text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(sanitized).collect())
 }
 
-/// KSM's `labelName`: sanitised, then `aB` → `a_b`, lower case.
+fn sanitized(c: char) -> char {
+    if c.is_ascii_alphanumeric() || c == '_' {
+        c
+    } else {
+        '_'
+    }
+}
+
+/// KSM's `labelName`: sanitised, then `aB` → `a_b`, lower case. One pass
+/// over the key, as label names are built for every object.
 fn label_name(prefix: &str, key: &str) -> String {
-    let sanitized: Vec<char> = sanitize(key).chars().collect();
-    let mut name = String::with_capacity(prefix.len() + 1 + sanitized.len() + 4);
+    let mut name = String::with_capacity(prefix.len() + 1 + key.len() + 4);
     name.push_str(prefix);
     name.push('_');
     let mut previous: Option<char> = None;
-    let mut i = 0;
-    while i < sanitized.len() {
-        let c = sanitized[i];
+    for c in key.chars().map(sanitized) {
         // Go's `([a-z0-9])([A-Z])` replaced left to right without overlap.
         if let Some(p) = previous
             && (p.is_ascii_lowercase() || p.is_ascii_digit())
@@ -198,12 +214,10 @@ fn label_name(prefix: &str, key: &str) -> String {
             name.push('_');
             name.push(c.to_ascii_lowercase());
             previous = None;
-            i += 1;
             continue;
         }
         name.push(c.to_ascii_lowercase());
         previous = Some(c);
-        i += 1;
     }
     name
 }
