@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{HeaderValue, Method, Request, header};
 use http_body_util::Full;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -14,10 +14,10 @@ use tokio::time::Instant;
 
 use crate::client::{Endpoint, Http};
 use crate::credentials::Credentials;
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonProblem};
 use crate::retry::{self, Judged, Retry};
 use crate::scan::{Tally, fold_page};
-use crate::token::{TOKEN_REPLY_LIMIT, Tokens};
+use crate::token::{TOKEN_REPLY_LIMIT, Tokens, last_resort_failed, metadata_get};
 
 /// The production API.
 pub const GOOGLE_API: &str = "https://identitytoolkit.googleapis.com";
@@ -28,8 +28,15 @@ pub const PAGE_SIZE: u32 = 1000;
 /// Tenants per page of the tenants list (the API's maximum).
 const TENANT_PAGE_SIZE: u32 = 1000;
 
-/// A `batchGet` page of 1000 users is about 0.5 MB; other replies are small.
-const PAGE_LIMIT: usize = 64 * 1024 * 1024;
+/// A `batchGet` page of 1000 users is about 0.5 MB (users with many
+/// providers or large custom claims make more); other replies are small.
+/// A page is held whole while it is tallied, so this bounds the memory.
+const PAGE_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Attempts at `accounts:query` per pool and refresh: the count is cheap to
+/// retry but should not use up the deadline that the other pools, or the
+/// paging fallback, need.
+const QUERY_ATTEMPTS: u32 = 3;
 const SMALL_LIMIT: usize = 1024 * 1024;
 
 /// A pool of users: the project's own, or a tenant's.
@@ -62,16 +69,19 @@ impl fmt::Display for Pool {
 #[derive(Debug, Clone)]
 pub enum ProjectSource {
     Known(String),
-    /// Asked of the metadata server at `host` on first use.
+    /// Asked of the metadata server at `host` on first use; `tried` as in
+    /// [`Credentials::Metadata`].
     Metadata {
         host: String,
+        tried: Option<String>,
     },
 }
 
 /// The client of the Identity Toolkit API.
 pub struct Api {
     http: Http,
-    tokens: Tokens,
+    /// `None` for the emulator, which takes `Bearer owner`.
+    tokens: Option<Tokens>,
     /// `https://identitytoolkit.googleapis.com`, or the emulator's
     /// `http://host/identitytoolkit.googleapis.com`.
     base: String,
@@ -86,6 +96,10 @@ pub struct Api {
 struct QueryReply {
     #[serde(default)]
     records_count: Option<Count>,
+    /// Users: present only if the request's `returnUserInfo: false` was
+    /// ignored, and then `recordsCount` is the page's size, not the total.
+    #[serde(default)]
+    user_info: Option<serde::de::IgnoredAny>,
 }
 
 /// int64 as Google's JSON sends it (a string), or a plain number.
@@ -115,8 +129,8 @@ struct TenantEntry {
 }
 
 impl Api {
-    /// `base` is the API root (see [`GOOGLE_API`]); for the emulator it is
-    /// derived from its host.
+    /// `base` is the API root (see [`GOOGLE_API`]), checked at
+    /// start-up; for the emulator it is derived from its host.
     pub fn new(
         http: Http,
         credentials: Credentials,
@@ -153,8 +167,13 @@ impl Api {
             .get_or_try_init(|| async {
                 match &self.project_source {
                     ProjectSource::Known(project) => Ok(project.clone()),
-                    ProjectSource::Metadata { host } => {
-                        let project = metadata_project(&self.http, host, deadline).await?;
+                    ProjectSource::Metadata { host, tried } => {
+                        let project = metadata_project(&self.http, host, deadline)
+                            .await
+                            .map_err(|err| match tried {
+                                Some(tried) => last_resort_failed(tried, err),
+                                None => err,
+                            })?;
                         log::info!(project = project.as_str(); "Project id from the metadata server");
                         Ok(project)
                     }
@@ -164,31 +183,31 @@ impl Api {
         Ok(project.as_str())
     }
 
-    /// The number of users in `pool`, from one `accounts:query` request.
+    /// The number of users in `pool`, from one `accounts:query` request
+    /// (a few attempts at most, see [`QUERY_ATTEMPTS`]).
     pub async fn query_count(&self, pool: &Pool, deadline: Instant) -> Result<u64, ApiError> {
         let endpoint = Endpoint::AccountsQuery;
         let url = format!("{}/accounts:query", self.pool_url(pool, deadline).await?);
         let body = Bytes::from_static(br#"{"returnUserInfo":false}"#);
+        let retry = Retry::new(endpoint, deadline, true).at_most(QUERY_ATTEMPTS);
         let reply = self
-            .call(
-                endpoint,
-                Method::POST,
-                &url,
-                Some(body),
-                deadline,
-                SMALL_LIMIT,
-            )
+            .call(retry, Method::POST, &url, Some(body), SMALL_LIMIT)
             .await?;
+        let bad = |detail: String| ApiError::BadResponse { endpoint, detail };
         let parsed: QueryReply =
-            serde_json::from_slice(&reply).map_err(|err| bad(endpoint, &err))?;
-        // proto3 JSON leaves out a zero count.
+            serde_json::from_slice(&reply).map_err(|err| bad(JsonProblem::of(&err).to_string()))?;
+        if parsed.user_info.is_some() {
+            return Err(bad("the reply lists users instead of counting them".into()));
+        }
+        // Without recordsCount the reply is not the count asked for. (The
+        // emulator sends "0" for an empty pool; should Google leave out a
+        // zero, as proto3 JSON may, paging the empty pool costs one request.)
         match parsed.records_count {
-            None => Ok(0),
+            None => Err(bad("the reply has no recordsCount".into())),
             Some(Count::Number(count)) => Ok(count),
-            Some(Count::Text(text)) => text.parse().map_err(|_| ApiError::BadResponse {
-                endpoint,
-                detail: "recordsCount is not a whole number".into(),
-            }),
+            Some(Count::Text(text)) => text
+                .parse()
+                .map_err(|_| bad("recordsCount is not a whole number".into())),
         }
     }
 
@@ -203,34 +222,16 @@ impl Api {
         let endpoint = Endpoint::AccountsBatchGet;
         let base = format!("{}/accounts:batchGet", self.pool_url(pool, deadline).await?);
         let mut tally = Tally::default();
-        let mut token: Option<String> = None;
-        let mut pages = 0u64;
-        loop {
-            let url = with_query(
+        let pages = self
+            .paginate(
+                endpoint,
                 &base,
                 ("maxResults", PAGE_SIZE),
                 "nextPageToken",
-                token.as_deref(),
-            );
-            let page = self
-                .call(endpoint, Method::GET, &url, None, deadline, PAGE_LIMIT)
-                .await?;
-            let next = fold_page(&page, now, &mut tally).map_err(|err| ApiError::BadResponse {
-                endpoint,
-                detail: format!("page {}: {err}", pages + 1),
-            })?;
-            pages += 1;
-            match next {
-                None => break,
-                Some(next) if token.as_deref() == Some(next.as_str()) => {
-                    return Err(ApiError::BadResponse {
-                        endpoint,
-                        detail: "the same nextPageToken came back twice".into(),
-                    });
-                }
-                Some(next) => token = Some(next),
-            }
-        }
+                deadline,
+                |page| fold_page(page, now, &mut tally).map_err(|problem| problem.to_string()),
+            )
+            .await?;
         log::debug!(pool:% = pool, pages = pages, users = tally.users; "Scanned");
         Ok(tally)
     }
@@ -241,47 +242,73 @@ impl Api {
         let project = self.project(deadline).await?;
         let base = format!("{}/v2/projects/{}/tenants", self.base, segment(project));
         let mut tenants = Vec::new();
+        self.paginate(
+            endpoint,
+            &base,
+            ("pageSize", TENANT_PAGE_SIZE),
+            "pageToken",
+            deadline,
+            |reply| {
+                let page: TenantsReply = serde_json::from_slice(reply)
+                    .map_err(|err| JsonProblem::of(&err).to_string())?;
+                for tenant in page.tenants {
+                    let id = tenant
+                        .name
+                        .as_deref()
+                        .and_then(|name| name.rsplit('/').next())
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_owned)
+                        .or(tenant.tenant_id.filter(|id| !id.is_empty()))
+                        .ok_or("a tenant has no name")?;
+                    tenants.push(id);
+                }
+                Ok(page.next_page_token)
+            },
+        )
+        .await?;
+        tenants.sort();
+        tenants.dedup();
+        Ok(tenants)
+    }
+
+    /// GETs `base` page by page (`size` per page, the token as
+    /// `token_name`), handing each reply to `page`, which returns the next
+    /// token or what is wrong with the reply; the number of pages.
+    async fn paginate(
+        &self,
+        endpoint: Endpoint,
+        base: &str,
+        size: (&str, u32),
+        token_name: &str,
+        deadline: Instant,
+        mut page: impl FnMut(&[u8]) -> Result<Option<String>, String>,
+    ) -> Result<u64, ApiError> {
         let mut token: Option<String> = None;
+        let mut pages = 0u64;
         loop {
-            let url = with_query(
-                &base,
-                ("pageSize", TENANT_PAGE_SIZE),
-                "pageToken",
-                token.as_deref(),
-            );
+            let url = with_query(base, size, token_name, token.as_deref());
+            let retry = Retry::new(endpoint, deadline, true);
             let reply = self
-                .call(endpoint, Method::GET, &url, None, deadline, PAGE_LIMIT)
+                .call(retry, Method::GET, &url, None, PAGE_LIMIT)
                 .await?;
-            let page: TenantsReply =
-                serde_json::from_slice(&reply).map_err(|err| bad(endpoint, &err))?;
-            for tenant in page.tenants {
-                let id = tenant
-                    .name
-                    .as_deref()
-                    .and_then(|name| name.rsplit('/').next())
-                    .map(str::to_owned)
-                    .or(tenant.tenant_id)
-                    .filter(|id| !id.is_empty())
-                    .ok_or_else(|| ApiError::BadResponse {
-                        endpoint,
-                        detail: "a tenant has no name".into(),
-                    })?;
-                tenants.push(id);
-            }
-            match page.next_page_token.filter(|next| !next.is_empty()) {
-                None => break,
+            pages += 1;
+            let next = page(&reply).map_err(|detail| ApiError::BadResponse {
+                endpoint,
+                detail: format!("page {pages}: {detail}"),
+            })?;
+            match next.filter(|next| !next.is_empty()) {
+                None => return Ok(pages),
+                // A server repeating itself would keep this loop going
+                // until the deadline.
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
                     return Err(ApiError::BadResponse {
                         endpoint,
-                        detail: "the same nextPageToken came back twice".into(),
+                        detail: format!("page {pages}: the same page token came back twice"),
                     });
                 }
                 Some(next) => token = Some(next),
             }
         }
-        tenants.sort();
-        tenants.dedup();
-        Ok(tenants)
     }
 
     /// `{base}/v1/projects/{p}` or `{base}/v1/projects/{p}/tenants/{t}`.
@@ -295,23 +322,26 @@ impl Api {
         Ok(url)
     }
 
-    /// One authorised API call, with retries; the body of the 2xx reply.
+    /// One authorised API call, retried as `retry` allows; the body of
+    /// the 2xx reply.
     async fn call(
         &self,
-        endpoint: Endpoint,
+        mut retry: Retry,
         method: Method,
         url: &str,
         body: Option<Bytes>,
-        deadline: Instant,
         limit: usize,
     ) -> Result<Bytes, ApiError> {
-        let mut retry = Retry::new(endpoint, deadline, true);
+        let (endpoint, deadline) = (retry.endpoint(), retry.deadline());
         loop {
-            let authorization = self.tokens.authorization(deadline).await?;
+            let authorization = match &self.tokens {
+                Some(tokens) => tokens.authorization(deadline).await?,
+                None => HeaderValue::from_static("Bearer owner"),
+            };
             let mut request = Request::builder()
                 .method(method.clone())
                 .uri(url)
-                .header(header::AUTHORIZATION, authorization.expose())
+                .header(header::AUTHORIZATION, authorization)
                 .header(header::ACCEPT, "application/json")
                 .header(
                     "x-goog-api-client",
@@ -323,18 +353,20 @@ impl Api {
             if body.is_some() {
                 request = request.header(header::CONTENT_TYPE, "application/json");
             }
+            // The URL is built from the checked --api-url and escaped path
+            // segments, so this fails only on a bug; it is still reported.
             let request = request
                 .body(Full::new(body.clone().unwrap_or_default()))
-                .map_err(|err| ApiError::BadResponse {
+                .map_err(|err| ApiError::Request {
                     endpoint,
-                    detail: format!("cannot build the request for {url}: {err}"),
+                    detail: err.to_string(),
                 })?;
             let outcome = self.http.send(endpoint, request, deadline, limit).await;
             match retry.judge(outcome).await {
                 Judged::Done(reply) => return Ok(reply.body),
                 Judged::Again { unauthorized } => {
-                    if unauthorized {
-                        self.tokens.invalidate().await;
+                    if unauthorized && let Some(tokens) = &self.tokens {
+                        tokens.invalidate().await;
                     }
                 }
                 Judged::Failed(err) => return Err(err),
@@ -345,7 +377,7 @@ impl Api {
 
 async fn metadata_project(http: &Http, host: &str, deadline: Instant) -> Result<String, ApiError> {
     let endpoint = Endpoint::MetadataProject;
-    let request = crate::token::metadata_get(host, "/computeMetadata/v1/project/project-id")?;
+    let request = metadata_get(endpoint, host, "/computeMetadata/v1/project/project-id")?;
     let reply = retry::send(http, endpoint, deadline, TOKEN_REPLY_LIMIT, &request).await?;
     let project = String::from_utf8_lossy(&reply.body).trim().to_owned();
     if project.is_empty() {
@@ -365,13 +397,6 @@ fn with_query(base: &str, size: (&str, u32), token_name: &str, token: Option<&st
         query.append_pair(token_name, token);
     }
     format!("{base}?{}", query.finish())
-}
-
-fn bad(endpoint: Endpoint, err: &serde_json::Error) -> ApiError {
-    ApiError::BadResponse {
-        endpoint,
-        detail: crate::error::one_line(&err.to_string(), 200),
-    }
 }
 
 /// `text` as one URL path segment: unreserved characters and `:` (domain-

@@ -3,6 +3,7 @@
 //! counts every request by endpoint and response code.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
 
 /// The endpoints the exporter calls, as the `endpoint` label shows them.
@@ -27,6 +28,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The `endpoint` label value.
     pub fn label(self) -> &'static str {
         match self {
             Endpoint::AccountsQuery => "accounts.query",
@@ -120,6 +122,8 @@ impl Http {
         http.set_connect_timeout(Some(Duration::from_secs(10)));
         let connector = builder.https_or_http().enable_http1().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
+            // The idle timeout only takes effect with a timer.
+            .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(50))
             .pool_max_idle_per_host(2)
             .build(connector);
@@ -136,7 +140,9 @@ impl Http {
     }
 
     /// Sends `request` and reads a body of at most `limit` bytes, all by
-    /// `deadline`.
+    /// `deadline`. Every request is counted once: by its status, or as
+    /// `NoResponse` when it failed or the deadline cut it off before the
+    /// status came.
     pub async fn send(
         &self,
         endpoint: Endpoint,
@@ -144,16 +150,15 @@ impl Http {
         deadline: Instant,
         limit: usize,
     ) -> Result<Reply, HttpError> {
+        let counted = AtomicBool::new(false);
         let exchange = async {
-            let response = match self.client.request(request).await {
-                Ok(response) => response,
-                Err(err) => {
-                    self.stats.record(endpoint, Code::NoResponse);
-                    return Err(HttpError::Transport(chain(&err)));
-                }
-            };
-            self.stats
-                .record(endpoint, Code::Status(response.status().as_u16()));
+            let response = self.client.request(request).await;
+            let code = response.as_ref().map_or(Code::NoResponse, |response| {
+                Code::Status(response.status().as_u16())
+            });
+            self.stats.record(endpoint, code);
+            counted.store(true, Ordering::Relaxed);
+            let response = response.map_err(|err| HttpError::Transport(chain(&err)))?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, limit)
                 .collect()
@@ -174,7 +179,12 @@ impl Http {
         };
         match tokio::time::timeout_at(deadline, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(HttpError::Deadline),
+            Err(_) => {
+                if !counted.load(Ordering::Relaxed) {
+                    self.stats.record(endpoint, Code::NoResponse);
+                }
+                Err(HttpError::Deadline)
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ use rustls_pki_types::PrivatePkcs8KeyDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Map, Value};
 
+use crate::error::JsonProblem;
+
 /// Google's OAuth 2.0 token endpoint, for files that do not name one.
 pub const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
@@ -87,9 +89,13 @@ pub enum Credentials {
     },
     ServiceAccount(ServiceAccount),
     AuthorizedUser(AuthorizedUser),
-    /// `host` is `host[:port]`, without a scheme.
+    /// `host` is `host[:port]`, without a scheme. `tried` is `Some` when
+    /// the metadata server is the last resort (no `GCE_METADATA_HOST` nor
+    /// `GCE_METADATA_IP`): the sources tried before it, so that its
+    /// failure off Google Cloud reads as missing credentials.
     Metadata {
         host: String,
+        tried: Option<String>,
     },
 }
 
@@ -124,7 +130,7 @@ pub enum CredentialsError {
     NotJson {
         origin: &'static str,
         path: PathBuf,
-        detail: String,
+        detail: NotJson,
     },
     #[error("{origin} {path}: field {field:?} is missing or not a non-empty string")]
     MissingField {
@@ -141,12 +147,25 @@ pub enum CredentialsError {
         path: PathBuf,
         kind: String,
     },
+    #[error(
+        "FIREBASE_AUTH_EMULATOR_HOST={value:?} is not host:port (a host and a port, no scheme nor path)"
+    )]
+    EmulatorHost { value: String },
     #[error("{origin} {path}: private_key is not a PKCS#8 PEM RSA key ({detail})")]
     BadKey {
         origin: &'static str,
         path: PathBuf,
         detail: &'static str,
     },
+}
+
+/// Why a credentials file is not a JSON object.
+#[derive(Debug, thiserror::Error)]
+pub enum NotJson {
+    #[error("{0}")]
+    Invalid(JsonProblem),
+    #[error("the top level is not an object")]
+    NotAnObject,
 }
 
 const APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
@@ -156,6 +175,9 @@ const WELL_KNOWN: &str = "gcloud's application default credentials";
 pub fn discover(env: &dyn Fn(&str) -> Option<String>) -> Result<Discovered, CredentialsError> {
     let set = |name: &str| env(name).filter(|value| !value.is_empty());
     if let Some(host) = set("FIREBASE_AUTH_EMULATOR_HOST") {
+        if !is_host_and_port(&host) {
+            return Err(CredentialsError::EmulatorHost { value: host });
+        }
         return Ok(Discovered {
             origin: format!("FIREBASE_AUTH_EMULATOR_HOST={host}"),
             credentials: Credentials::Emulator { host },
@@ -172,23 +194,42 @@ pub fn discover(env: &dyn Fn(&str) -> Option<String>) -> Result<Discovered, Cred
     let config_dir = set("CLOUDSDK_CONFIG")
         .map(PathBuf::from)
         .or_else(|| set("HOME").map(|home| Path::new(&home).join(".config/gcloud")));
-    if let Some(dir) = config_dir {
-        let path = dir.join("application_default_credentials.json");
-        if path.is_file() {
-            let credentials = load_file(WELL_KNOWN, &path)?;
-            return Ok(Discovered {
-                origin: path.display().to_string(),
-                credentials,
-            });
+    let well_known = match config_dir {
+        Some(dir) => {
+            let path = dir.join("application_default_credentials.json");
+            if path.is_file() {
+                let credentials = load_file(WELL_KNOWN, &path)?;
+                return Ok(Discovered {
+                    origin: path.display().to_string(),
+                    credentials,
+                });
+            }
+            format!("{} (not found)", path.display())
         }
-    }
-    let host = set("GCE_METADATA_HOST")
-        .or_else(|| set("GCE_METADATA_IP"))
-        .unwrap_or_else(|| DEFAULT_METADATA_HOST.to_owned());
+        None => format!("{WELL_KNOWN} (neither CLOUDSDK_CONFIG nor HOME is set)"),
+    };
+    let (host, tried) = match set("GCE_METADATA_HOST").or_else(|| set("GCE_METADATA_IP")) {
+        Some(host) => (host, None),
+        None => (
+            DEFAULT_METADATA_HOST.to_owned(),
+            Some(format!("{APPLICATION_CREDENTIALS} (not set), {well_known}")),
+        ),
+    };
     Ok(Discovered {
         origin: format!("the metadata server at {host}"),
-        credentials: Credentials::Metadata { host },
+        credentials: Credentials::Metadata { host, tried },
     })
+}
+
+/// `host:port` and nothing else, as `FIREBASE_AUTH_EMULATOR_HOST` must be.
+fn is_host_and_port(value: &str) -> bool {
+    value
+        .parse::<http::uri::Authority>()
+        .is_ok_and(|authority| {
+            !authority.host().is_empty()
+                && authority.port_u16().is_some()
+                && !authority.as_str().contains('@')
+        })
 }
 
 /// Reads a credentials file: a service-account key or gcloud user credentials.
@@ -202,24 +243,17 @@ pub fn load_file(origin: &'static str, path: &Path) -> Result<Credentials, Crede
 }
 
 fn parse(origin: &'static str, path: &Path, text: &[u8]) -> Result<Credentials, CredentialsError> {
-    let not_json = |detail: String| CredentialsError::NotJson {
+    let not_json = |detail: NotJson| CredentialsError::NotJson {
         origin,
         path: path.to_owned(),
         detail,
     };
-    // serde_json's messages can quote the offending value; only its position
-    // is reported, as the file holds secrets.
+    // The file holds secrets: a JSON problem is described without its
+    // text.
     let object: Map<String, Value> = match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(object)) => object,
-        Ok(_) => return Err(not_json("the top level is not an object".into())),
-        Err(err) => {
-            return Err(not_json(format!(
-                "{:?} error at line {} column {}",
-                err.classify(),
-                err.line(),
-                err.column()
-            )));
-        }
+        Ok(_) => return Err(not_json(NotJson::NotAnObject)),
+        Err(err) => return Err(not_json(NotJson::Invalid(JsonProblem::of(&err)))),
     };
     let optional = |field: &str| {
         object
@@ -310,13 +344,43 @@ mod tests {
     #[test]
     fn without_files_the_metadata_server_is_used() {
         let found = discover(&env(&[("HOME", "/nonexistent-home")])).unwrap();
-        assert!(
-            matches!(&found.credentials, Credentials::Metadata { host } if host == DEFAULT_METADATA_HOST)
+        let Credentials::Metadata { host, tried } = &found.credentials else {
+            panic!("{found:?}");
+        };
+        assert_eq!(host, DEFAULT_METADATA_HOST);
+        assert_eq!(
+            tried.as_deref(),
+            Some(
+                "GOOGLE_APPLICATION_CREDENTIALS (not set), \
+                 /nonexistent-home/.config/gcloud/application_default_credentials.json (not found)"
+            )
         );
         let found = discover(&env(&[("GCE_METADATA_HOST", "127.0.0.1:8080")])).unwrap();
-        assert!(
-            matches!(&found.credentials, Credentials::Metadata { host } if host == "127.0.0.1:8080")
-        );
+        assert!(matches!(
+            &found.credentials,
+            Credentials::Metadata { host, tried: None } if host == "127.0.0.1:8080"
+        ));
+    }
+
+    #[test]
+    fn the_emulator_host_must_be_host_and_port() {
+        for good in ["127.0.0.1:9099", "localhost:9099", "[::1]:9099"] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        for bad in [
+            "http://127.0.0.1:9099",
+            "127.0.0.1",
+            "127.0.0.1:9099/",
+            "user@127.0.0.1:9099",
+            "127.0.0.1:port",
+            ":9099",
+        ] {
+            let err = discover(&env(&[("FIREBASE_AUTH_EMULATOR_HOST", bad)])).unwrap_err();
+            assert!(
+                err.to_string().starts_with("FIREBASE_AUTH_EMULATOR_HOST="),
+                "{err}"
+            );
+        }
     }
 
     #[test]
@@ -363,7 +427,10 @@ mod tests {
         let err = parse_text(r#"{"type":"service_account", "private_key": "SECRET"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("is not a JSON object (Eof error"), "{err}");
+        assert!(
+            err.contains("is not a JSON object (JSON cut short"),
+            "{err}"
+        );
         assert!(!err.contains("SECRET"), "{err}");
 
         let err = parse_text(r#"{"type":"authorized_user","client_id":"x"}"#)

@@ -31,7 +31,7 @@ struct Claims<'a> {
 }
 
 /// Signing failed (ring reports no detail).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("cannot sign the token request with the service account's key")]
 pub struct SignError;
 

@@ -12,7 +12,7 @@
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
 //! | `firebase_user_count` | gauge | `tenant` | users, from one `accounts:query` request (`recordsCount`) per pool and refresh, or from paging `accounts:batchGet` |
-//! | `firebase_user_count_method` | gauge | `method`, `tenant` | 1 for the method the last count used: `query` or `batchget` (the fallback when `accounts:query` fails or is refused, or `--count.method=batchget`); 0 for the other |
+//! | `firebase_user_count_method` | gauge | `method`, `tenant` | 1 for the method the last count used: `query` or `batchget` (the fallback when `accounts:query` is refused with 400, 403, 404 or 501 or its reply is unusable, or `--count.method=batchget`); 0 for the other |
 //!
 //! From the full `accounts:batchGet` scan, every `--scan.interval`:
 //!
@@ -23,7 +23,11 @@
 //! | `firebase_users_email_verified` | gauge | `tenant` | users whose email is verified |
 //! | `firebase_users_with_provider` | gauge | `provider`, `tenant` | users by linked sign-in provider (`password`, `phone`, `google.com`, ...; `anonymous` for users with none); a user with several counts once for each |
 //! | `firebase_users_active` | gauge | `window`, `tenant` | users whose last sign-in (`lastLoginAt`) or token refresh (`lastRefreshAt`) is within the window: `1d`, `7d`, `30d` |
-//! | `firebase_users_created` | gauge | `window`, `tenant` | users created (`createdAt`) within the window |
+//! | `firebase_users_new` | gauge | `window`, `tenant` | users created (`createdAt`) within the window |
+//! | `firebase_users_unparsed_fields` | gauge | `tenant` | users with a `createdAt`, `lastLoginAt` or `lastRefreshAt` the exporter could not read; those times count as unknown |
+//!
+//! `provider` takes at most 64 values per pool; providers past those are
+//! counted as `other`, which bounds the series whatever the project holds.
 //!
 //! The exporter's health (`kind`: `count` or `scan`):
 //!
@@ -34,8 +38,8 @@
 //! | `firebase_exporter_refresh_duration_seconds` | gauge | `kind` | duration of the last refresh |
 //! | `firebase_exporter_refreshes_total` | counter | `kind` | refreshes run |
 //! | `firebase_exporter_refresh_failures_total` | counter | `kind` | refreshes that failed, in full or in part |
-//! | `firebase_exporter_refresh_error` | gauge | `kind`, `reason` | 1 while the last refresh failed; `reason` is one of `credentials`, `unauthenticated`, `permission_denied`, `not_found`, `rate_limited`, `client_error`, `server_error`, `unreachable`, `timeout`, `bad_response` |
-//! | `firebase_exporter_api_requests_total` | counter | `endpoint`, `code` | requests by endpoint (`accounts.query`, `accounts.batchGet`, `tenants.list`, `oauth2.token`, `metadata.token`, `metadata.project`) and HTTP status (`error`: no reply) |
+//! | `firebase_exporter_refresh_error` | gauge | `kind`, `reason` | 1 while the last refresh failed; `reason` is one of `credentials`, `unauthenticated`, `permission_denied`, `not_found`, `rate_limited`, `client_error` (a 4xx reply), `server_error`, `unreachable`, `timeout`, `bad_response` |
+//! | `firebase_exporter_api_requests_total` | counter | `endpoint`, `code` | requests by endpoint (`accounts.query`, `accounts.batchGet`, `tenants.list`, `oauth2.token`, `metadata.token`, `metadata.project`) and HTTP status (`error`: no reply, including requests the deadline cut off) |
 //!
 //! Plus exporter-kit's `process_*`, `promhttp_*` and
 //! `firebase_exporter_build_info`.
@@ -45,8 +49,14 @@
 //! As Google's libraries find them (Application Default Credentials): the
 //! service-account key or gcloud user credentials named by
 //! `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's well-known file, then the
-//! metadata server (GCE, Cloud Run, GKE Workload Identity).
-//! `FIREBASE_AUTH_EMULATOR_HOST` switches to the Auth emulator. The account
+//! metadata server (GCE, Cloud Run, GKE Workload Identity; if it is only
+//! the last resort and fails, the error says which sources were tried).
+//! Tokens ask for the `identitytoolkit` scope only; from the metadata
+//! server too (`?scopes=`), so on a Compute Engine VM the instance's access
+//! scopes must allow it (`cloud-platform`, "Allow full access to all Cloud
+//! APIs", or `identitytoolkit`).
+//! `FIREBASE_AUTH_EMULATOR_HOST` (`host:port`) switches to the Auth
+//! emulator. The account
 //! needs `firebaseauth.users.get` (and `identitytoolkit.tenants.list` for
 //! `--tenants=all`): `roles/firebaseauth.viewer`. The project id comes from
 //! `--project-id`, else the key file, `GOOGLE_CLOUD_PROJECT`,
@@ -55,11 +65,13 @@
 //! the project) as `x-goog-user-project`, which Identity Toolkit requires.
 //!
 //! Calls are retried with exponential backoff and jitter on 429 and 5xx
-//! until each refresh's deadline. Credentials and user records are never
-//! logged nor exposed.
+//! (honouring `Retry-After`) until each refresh's deadline; `accounts:query`
+//! at most 3 times. Ready once the project's own users were counted.
+//! Credentials and user records are never logged nor exposed.
 
 mod api;
 mod client;
+mod clock;
 mod credentials;
 mod error;
 mod jwt;
@@ -173,20 +185,35 @@ impl Exporter for FirebaseExporter {
     }
 }
 
-/// The settings, or a one-line error naming the flag.
-fn settings(args: &FirebaseArgs) -> Result<Settings, String> {
+/// A configuration error, in one line naming the flag or variable.
+#[derive(Debug, thiserror::Error)]
+enum ConfigError {
+    #[error("--{flag} must be longer than 0")]
+    Zero { flag: &'static str },
+    #[error("--{flag} must be at most a year")]
+    TooLong { flag: &'static str },
+    #[error("--tenants: {id:?} is not a tenant id (letters, digits, dashes and underscores)")]
+    TenantId { id: String },
+    #[error("--api-url={url:?} {problem}")]
+    ApiUrl { url: String, problem: &'static str },
+    #[error("no project id: set --project-id or GOOGLE_CLOUD_PROJECT (credentials: {origin})")]
+    NoProject { origin: String },
+}
+
+/// The settings, or the first bad flag.
+fn settings(args: &FirebaseArgs) -> Result<Settings, ConfigError> {
     // Longer durations would overflow the clock's arithmetic.
     const LONGEST: Duration = Duration::from_secs(366 * 86_400);
-    let bounded = |flag: &str, value: Duration| {
+    let bounded = |flag: &'static str, value: Duration| {
         if value > LONGEST {
-            Err(format!("--{flag} must be at most a year"))
+            Err(ConfigError::TooLong { flag })
         } else {
             Ok(value)
         }
     };
-    let positive = |flag: &str, value: Duration| {
+    let positive = |flag: &'static str, value: Duration| {
         if value.is_zero() {
-            Err(format!("--{flag} must be longer than 0"))
+            Err(ConfigError::Zero { flag })
         } else {
             bounded(flag, value)
         }
@@ -205,13 +232,14 @@ fn settings(args: &FirebaseArgs) -> Result<Settings, String> {
                 !id.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             }) {
-                return Err(format!(
-                    "--tenants: {bad:?} is not a tenant id (letters, digits and dashes)"
-                ));
+                return Err(ConfigError::TenantId { id: bad.clone() });
             }
             Tenants::Listed(ids)
         }
     };
+    if let Some(url) = &args.api_url {
+        check_api_url(url)?;
+    }
     Ok(Settings {
         tenants,
         count_method: args.count_method,
@@ -223,6 +251,27 @@ fn settings(args: &FirebaseArgs) -> Result<Settings, String> {
     })
 }
 
+/// `--api-url` must be an `http` or `https` URL with a host (and perhaps
+/// a path prefix) and no query: requests append paths to it.
+fn check_api_url(url: &str) -> Result<(), ConfigError> {
+    let problem = match url.parse::<http::Uri>() {
+        Err(_) => Some("is not a URL"),
+        Ok(uri) if !matches!(uri.scheme_str(), Some("http" | "https")) => {
+            Some("must start with http:// or https://")
+        }
+        Ok(uri) if uri.host().is_none_or(str::is_empty) => Some("has no host"),
+        Ok(uri) if uri.query().is_some() => Some("must not have a query"),
+        Ok(_) => None,
+    };
+    match problem {
+        Some(problem) => Err(ConfigError::ApiUrl {
+            url: url.to_owned(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
@@ -231,7 +280,7 @@ fn env(name: &str) -> Option<String> {
 fn project_source(
     flag: Option<&str>,
     discovered: &credentials::Discovered,
-) -> Result<ProjectSource, String> {
+) -> Result<ProjectSource, ConfigError> {
     let known = flag
         .map(str::to_owned)
         .filter(|id| !id.is_empty())
@@ -240,23 +289,23 @@ fn project_source(
         .or_else(|| env("GCLOUD_PROJECT"));
     match (known, &discovered.credentials) {
         (Some(project), _) => Ok(ProjectSource::Known(project)),
-        (None, Credentials::Metadata { host }) => {
-            Ok(ProjectSource::Metadata { host: host.clone() })
-        }
-        (None, _) => Err(format!(
-            "no project id: set --project-id or GOOGLE_CLOUD_PROJECT (credentials: {})",
-            discovered.origin
-        )),
+        (None, Credentials::Metadata { host, tried }) => Ok(ProjectSource::Metadata {
+            host: host.clone(),
+            tried: tried.clone(),
+        }),
+        (None, _) => Err(ConfigError::NoProject {
+            origin: discovered.origin.clone(),
+        }),
     }
 }
 
 fn main() -> ExitCode {
     let args: Args = cli::parse(&INFO);
     args.common.start_logging(&INFO);
-    let settings = settings(&args.firebase).unwrap_or_else(|message| cli::fatal(&INFO, message));
+    let settings = settings(&args.firebase).unwrap_or_else(|err| cli::fatal(&INFO, err));
     let discovered = credentials::discover(&env).unwrap_or_else(|err| cli::fatal(&INFO, err));
     let project = project_source(args.firebase.project_id.as_deref(), &discovered)
-        .unwrap_or_else(|message| cli::fatal(&INFO, message));
+        .unwrap_or_else(|err| cli::fatal(&INFO, err));
     let quota_project = match &discovered.credentials {
         Credentials::AuthorizedUser(user) => env("GOOGLE_CLOUD_QUOTA_PROJECT")
             .or_else(|| user.quota_project_id.clone())
@@ -309,7 +358,7 @@ mod tests {
         let parsed =
             Args::try_parse_from(std::iter::once("firebase-exporter").chain(args.iter().copied()))
                 .map_err(|err| err.to_string())?;
-        settings(&parsed.firebase)
+        settings(&parsed.firebase).map_err(|err| err.to_string())
     }
 
     #[test]
@@ -350,5 +399,25 @@ mod tests {
                 .unwrap_err()
                 .contains("--count.method")
         );
+    }
+
+    #[test]
+    fn api_urls_are_checked() {
+        for good in [
+            "https://identitytoolkit.googleapis.com",
+            "http://127.0.0.1:9099/identitytoolkit.googleapis.com/",
+        ] {
+            assert!(parse(&[&format!("--api-url={good}")]).is_ok(), "{good}");
+        }
+        for bad in [
+            "identitytoolkit.googleapis.com",
+            "ftp://example.com",
+            "http://",
+            "https://example.com/?key=x",
+            "http://exa mple.com",
+        ] {
+            let err = parse(&[&format!("--api-url={bad}")]).unwrap_err();
+            assert!(err.starts_with("--api-url="), "{err}");
+        }
     }
 }

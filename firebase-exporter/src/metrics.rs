@@ -1,13 +1,12 @@
 //! The exposition: families built from the stored state at each scrape.
 //! The names are listed in the crate documentation (`main.rs`).
 
-use std::time::SystemTime;
-
 use exporter_kit::exposition::{Family, MetricSet, MetricType};
 
 use crate::api::Pool;
 use crate::client::{Code, RequestStats};
-use crate::scan::WINDOWS;
+use crate::clock::unix_millis;
+use crate::scan::{Tally, WINDOWS};
 use crate::state::{Method, Snapshot, Status};
 
 /// Adds a sample labelled with the pool's tenant (none for the project).
@@ -69,15 +68,13 @@ pub fn render(snapshot: &Snapshot, stats: &RequestStats, out: &mut MetricSet) {
 }
 
 fn render_breakdowns(snapshot: &Snapshot, out: &mut MetricSet) {
-    let gauge = |out: &mut MetricSet,
-                 name: &'static str,
-                 help: &'static str,
-                 value: fn(&crate::scan::Tally) -> u64| {
-        let family = out.family(name, help, MetricType::Gauge);
-        for (pool, tally) in &snapshot.breakdowns {
-            pool_sample(family, pool, &[], value(tally) as f64);
-        }
-    };
+    let gauge =
+        |out: &mut MetricSet, name: &'static str, help: &'static str, value: fn(&Tally) -> u64| {
+            let family = out.family(name, help, MetricType::Gauge);
+            for (pool, tally) in &snapshot.breakdowns {
+                pool_sample(family, pool, &[], value(tally) as f64);
+            }
+        };
     gauge(
         out,
         "firebase_users_scanned",
@@ -106,34 +103,30 @@ fn render_breakdowns(snapshot: &Snapshot, out: &mut MetricSet) {
             pool_sample(providers, pool, &[("provider", provider)], *users as f64);
         }
     }
-    let active = out.family(
-        "firebase_users_active",
-        "Users who signed in or refreshed a token within the window (lastLoginAt, lastRefreshAt), from the last scan.",
-        MetricType::Gauge,
+    gauge(
+        out,
+        "firebase_users_unparsed_fields",
+        "Users with a time (createdAt, lastLoginAt, lastRefreshAt) that could not be read, from the last scan; those times count as unknown.",
+        |tally| tally.unparsed,
     );
-    for (pool, tally) in &snapshot.breakdowns {
-        for (index, (window, _)) in WINDOWS.iter().enumerate() {
-            pool_sample(
-                active,
-                pool,
-                &[("window", window)],
-                tally.active[index] as f64,
-            );
-        }
-    }
-    let created = out.family(
-        "firebase_users_created",
-        "Users created within the window (createdAt), from the last scan.",
-        MetricType::Gauge,
-    );
-    for (pool, tally) in &snapshot.breakdowns {
-        for (index, (window, _)) in WINDOWS.iter().enumerate() {
-            pool_sample(
-                created,
-                pool,
-                &[("window", window)],
-                tally.created[index] as f64,
-            );
+    let windowed = [
+        (
+            "firebase_users_active",
+            "Users who signed in or refreshed a token within the window (lastLoginAt, lastRefreshAt), from the last scan.",
+            (|tally| &tally.active) as fn(&Tally) -> &[u64; WINDOWS.len()],
+        ),
+        (
+            "firebase_users_new",
+            "Users created within the window (createdAt), from the last scan.",
+            |tally| &tally.created,
+        ),
+    ];
+    for (name, help, counts) in windowed {
+        let family = out.family(name, help, MetricType::Gauge);
+        for (pool, tally) in &snapshot.breakdowns {
+            for ((window, _), users) in WINDOWS.iter().zip(counts(tally)) {
+                pool_sample(family, pool, &[("window", window)], *users as f64);
+            }
         }
     }
 }
@@ -154,11 +147,7 @@ fn render_status(kinds: &[(&'static str, &Status)], out: &mut MetricSet) {
     );
     for (kind, status) in kinds {
         if let Some(at) = status.last_success {
-            let seconds = at
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|elapsed| elapsed.as_secs_f64())
-                .unwrap_or(0.0);
-            last.sample(&[("kind", kind)], seconds);
+            last.sample(&[("kind", kind)], unix_millis(at) as f64 / 1000.0);
         }
     }
     let duration = out.family(

@@ -16,7 +16,8 @@ use crate::error::{ApiError, describe_error_body};
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 /// The longest wait between two attempts (without `Retry-After`).
 const MAX_DELAY: Duration = Duration::from_secs(8);
-/// Attempts per call, deadline permitting.
+/// Attempts per call, deadline permitting, unless [`Retry::at_most`]
+/// lowers it.
 const MAX_ATTEMPTS: u32 = 8;
 
 /// What to do after an attempt.
@@ -36,6 +37,9 @@ pub struct Retry {
     endpoint: Endpoint,
     deadline: Instant,
     attempts: u32,
+    max_attempts: u32,
+    /// The last retryable failure, for the error when time runs out.
+    last: Option<ApiError>,
     retried_unauthorized: bool,
     /// Whether a 401 may be answered by fetching a new token.
     uses_tokens: bool,
@@ -49,9 +53,27 @@ impl Retry {
             endpoint,
             deadline,
             attempts: 0,
+            max_attempts: MAX_ATTEMPTS,
+            last: None,
             retried_unauthorized: false,
             uses_tokens,
         }
+    }
+
+    /// The endpoint called.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// When the call must end.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// At most `attempts` attempts (at least one).
+    pub fn at_most(mut self, attempts: u32) -> Retry {
+        self.max_attempts = attempts.clamp(1, MAX_ATTEMPTS);
+        self
     }
 
     /// Judges an attempt's outcome, waiting before a retry.
@@ -61,10 +83,14 @@ impl Retry {
         let (failure, retry_after) = match outcome {
             Ok(reply) if reply.status.is_success() => return Judged::Done(reply),
             Ok(reply) => {
+                let content_type = reply
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok());
                 let failure = ApiError::Status {
                     endpoint,
                     status: reply.status.as_u16(),
-                    message: describe_error_body(&reply.body),
+                    message: describe_error_body(content_type, &reply.body),
                 };
                 if reply.status == StatusCode::UNAUTHORIZED
                     && self.uses_tokens
@@ -80,8 +106,8 @@ impl Retry {
             }
             Err(HttpError::Deadline) => {
                 return Judged::Failed(ApiError::Deadline {
-                    endpoint,
-                    last: None,
+                    endpoint: Some(endpoint),
+                    last: self.last.take().map(Box::new),
                 });
             }
             Err(HttpError::TooLarge(limit)) => {
@@ -92,7 +118,7 @@ impl Retry {
             }
             Err(HttpError::Transport(detail)) => (ApiError::Transport { endpoint, detail }, None),
         };
-        if self.attempts >= MAX_ATTEMPTS {
+        if self.attempts >= self.max_attempts {
             return Judged::Failed(failure);
         }
         let wait = retry_after.unwrap_or_else(|| jittered(backoff(self.attempts)));
@@ -100,6 +126,7 @@ impl Retry {
             return Judged::Failed(failure);
         }
         log::debug!(endpoint = endpoint.label(), attempt = self.attempts, wait:? = wait, err:% = failure; "Retrying");
+        self.last = Some(failure);
         tokio::time::sleep(wait).await;
         Judged::Again {
             unauthorized: false,

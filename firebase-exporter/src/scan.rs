@@ -10,6 +10,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::clock::{parse_rfc3339, unix_millis};
+use crate::error::JsonProblem;
+
 /// The windows of the active and created breakdowns: label and days.
 pub const WINDOWS: [(&str, i64); 3] = [("1d", 1), ("7d", 7), ("30d", 30)];
 
@@ -18,8 +21,12 @@ pub const WINDOWS: [(&str, i64); 3] = [("1d", 1), ("7d", 7), ("30d", 30)];
 pub const NO_PROVIDER: &str = "anonymous";
 
 /// Providers are configured per project, so their number is small; past
-/// this many distinct ones, the rest are counted as `other`.
-const MAX_PROVIDERS: usize = 64;
+/// this many distinct ones per pool, the rest are counted as
+/// [`OTHER_PROVIDER`], which bounds the series and the memory per pool.
+pub const MAX_PROVIDERS: usize = 64;
+
+/// The `provider` label of the providers past [`MAX_PROVIDERS`].
+const OTHER_PROVIDER: &str = "other";
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -30,12 +37,36 @@ pub struct Tally {
     pub disabled: u64,
     pub email_verified: u64,
     /// Users by linked provider; a user with two providers counts in both.
+    /// At most [`MAX_PROVIDERS`] entries plus `other`.
     pub providers: BTreeMap<String, u64>,
     /// Users whose last sign-in or token refresh is within each of
     /// [`WINDOWS`].
-    pub active: [u64; 3],
+    pub active: [u64; WINDOWS.len()],
     /// Users created within each of [`WINDOWS`].
-    pub created: [u64; 3],
+    pub created: [u64; WINDOWS.len()],
+    /// Users with a time (`createdAt`, `lastLoginAt`, `lastRefreshAt`)
+    /// that could not be read: counted as if it were absent.
+    pub unparsed: u64,
+}
+
+/// A time field of a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Stamp {
+    #[default]
+    Absent,
+    /// Milliseconds since the epoch.
+    At(i64),
+    /// Present but not a time this exporter can read.
+    Unparsed,
+}
+
+impl Stamp {
+    fn millis(self) -> Option<i64> {
+        match self {
+            Stamp::At(ms) => Some(ms),
+            Stamp::Absent | Stamp::Unparsed => None,
+        }
+    }
 }
 
 /// One user, as far as the tally needs it.
@@ -47,11 +78,11 @@ struct User<'a> {
     #[serde(default)]
     email_verified: Option<bool>,
     #[serde(default, deserialize_with = "millis")]
-    created_at: Option<i64>,
+    created_at: Stamp,
     #[serde(default, deserialize_with = "millis")]
-    last_login_at: Option<i64>,
+    last_login_at: Stamp,
     #[serde(default, deserialize_with = "rfc3339_millis")]
-    last_refresh_at: Option<i64>,
+    last_refresh_at: Stamp,
     #[serde(default, borrow)]
     provider_user_info: Option<Vec<Provider<'a>>>,
 }
@@ -68,11 +99,20 @@ impl Tally {
         self.users += 1;
         self.disabled += u64::from(user.disabled.unwrap_or(false));
         self.email_verified += u64::from(user.email_verified.unwrap_or(false));
-        let last_active = user.last_login_at.max(user.last_refresh_at);
-        for (index, (_, days)) in WINDOWS.iter().enumerate() {
-            let since = now_ms - days * DAY_MS;
-            self.active[index] += u64::from(last_active.is_some_and(|at| at >= since));
-            self.created[index] += u64::from(user.created_at.is_some_and(|at| at >= since));
+        let stamps = [user.created_at, user.last_login_at, user.last_refresh_at];
+        self.unparsed += u64::from(stamps.contains(&Stamp::Unparsed));
+        let created = user.created_at.millis();
+        let last_active = user
+            .last_login_at
+            .millis()
+            .max(user.last_refresh_at.millis());
+        let windows = WINDOWS
+            .iter()
+            .zip(self.active.iter_mut().zip(&mut self.created));
+        for ((_, days), (active, new)) in windows {
+            let since = now_ms.saturating_sub(days.saturating_mul(DAY_MS));
+            *active += u64::from(last_active.is_some_and(|at| at >= since));
+            *new += u64::from(created.is_some_and(|at| at >= since));
         }
         let mut seen: Vec<&str> = Vec::new();
         for provider in user.provider_user_info.iter().flatten() {
@@ -97,44 +137,27 @@ impl Tally {
         } else if self.providers.len() < MAX_PROVIDERS {
             self.providers.insert(id.to_owned(), 1);
         } else {
-            *self.providers.entry("other".to_owned()).or_default() += 1;
+            *self.providers.entry(OTHER_PROVIDER.to_owned()).or_default() += 1;
         }
     }
 }
 
-/// A page that could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PageError(String);
-
 /// Adds the users of one `accounts:batchGet` reply to `tally` and returns
 /// the next page's token (`None` on the last page). `now` is the time the
-/// windows end at.
+/// windows end at. A page that is not the expected JSON is an error; a
+/// user's unreadable time is not (see [`Tally::unparsed`]).
 pub fn fold_page(
     body: &[u8],
     now: SystemTime,
     tally: &mut Tally,
-) -> Result<Option<String>, PageError> {
+) -> Result<Option<String>, JsonProblem> {
     let now_ms = unix_millis(now);
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let token = PageSeed { tally, now_ms }
         .deserialize(&mut deserializer)
         .and_then(|token| deserializer.end().map(|()| token))
-        .map_err(|err| PageError(describe(&err)))?;
+        .map_err(|err| JsonProblem::of(&err))?;
     Ok(token.filter(|token| !token.is_empty()))
-}
-
-/// serde_json's message with its position; the fields decoded hold no
-/// personal data (flags, times, provider names), so quoting them is safe.
-fn describe(err: &serde_json::Error) -> String {
-    crate::error::one_line(&err.to_string(), 200)
-}
-
-fn unix_millis(time: SystemTime) -> i64 {
-    match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(elapsed) => i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
-    }
 }
 
 struct PageSeed<'t> {
@@ -217,57 +240,58 @@ impl<'de> Visitor<'de> for UsersSeed<'_> {
 }
 
 /// Milliseconds since the epoch, sent as a string of digits (int64 in
-/// Google's JSON) or a number.
-fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+/// Google's JSON) or a number; any other string is [`Stamp::Unparsed`].
+fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Stamp, D::Error> {
     struct Millis;
     impl Visitor<'_> for Millis {
-        type Value = Option<i64>;
+        type Value = Stamp;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("milliseconds since the epoch")
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
+        fn visit_unit<E: de::Error>(self) -> Result<Stamp, E> {
+            Ok(Stamp::Absent)
         }
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-            Ok(Some(value))
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Stamp, E> {
+            Ok(Stamp::At(value))
         }
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-            Ok(Some(i64::try_from(value).unwrap_or(i64::MAX)))
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Stamp, E> {
+            Ok(i64::try_from(value).map_or(Stamp::Unparsed, Stamp::At))
         }
-        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-            Ok(value.is_finite().then_some(value as i64))
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Stamp, E> {
+            // The cast saturates; a finite value is a time, if an odd one.
+            Ok(if value.is_finite() {
+                Stamp::At(value as i64)
+            } else {
+                Stamp::Unparsed
+            })
         }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Stamp, E> {
             if value.is_empty() {
-                return Ok(None);
+                return Ok(Stamp::Absent);
             }
-            value
-                .parse()
-                .map(Some)
-                .map_err(|_| E::custom("a timestamp is not a number of milliseconds"))
+            Ok(value.parse().map_or(Stamp::Unparsed, Stamp::At))
         }
     }
     deserializer.deserialize_any(Millis)
 }
 
-/// An RFC 3339 UTC time (`lastRefreshAt`), as milliseconds since the epoch.
-fn rfc3339_millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+/// An RFC 3339 time (`lastRefreshAt`); a string that is not one is
+/// [`Stamp::Unparsed`].
+fn rfc3339_millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Stamp, D::Error> {
     struct Rfc3339;
     impl Visitor<'_> for Rfc3339 {
-        type Value = Option<i64>;
+        type Value = Stamp;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("an RFC 3339 time")
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
+        fn visit_unit<E: de::Error>(self) -> Result<Stamp, E> {
+            Ok(Stamp::Absent)
         }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Stamp, E> {
             if value.is_empty() {
-                return Ok(None);
+                return Ok(Stamp::Absent);
             }
-            humantime::parse_rfc3339(value)
-                .map(|time| Some(unix_millis(time)))
-                .map_err(|_| E::custom("lastRefreshAt is not an RFC 3339 UTC time"))
+            Ok(parse_rfc3339(value).map_or(Stamp::Unparsed, Stamp::At))
         }
     }
     deserializer.deserialize_any(Rfc3339)
@@ -354,8 +378,8 @@ mod tests {
             &b""[..],
             b"[]",
             b"{\"users\":{}}",
-            b"{\"users\":[{\"createdAt\":\"yesterday\"}]}",
-            b"{\"users\":[{\"lastRefreshAt\":\"2026-13-45T00:00:00Z\"}]}",
+            b"{\"users\":[{\"createdAt\":true}]}",
+            b"{\"users\":[{\"lastRefreshAt\":5}]}",
             b"{\"users\":[{\"disabled\":\"yes\"}]}",
             b"{\"users\":[]} trailing",
             b"{\"users\":[\xff]}",
@@ -370,12 +394,37 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_times_are_counted_not_fatal() {
+        let body = format!(
+            r#"{{"users":[
+              {{"createdAt":"abc","lastLoginAt":"{}"}},
+              {{"lastRefreshAt":"1969-07-20T20:17:40Z"}},
+              {{"lastRefreshAt":"2026-11-24t12:00:00+05:30"}},
+              {{"lastRefreshAt":"2026-13-45T00:00:00Z"}},
+              {{"createdAt":"18446744073709551615"}},
+              {{"lastLoginAt":"{}","lastRefreshAt":"yesterday"}}
+            ]}}"#,
+            ms_ago(0.5),
+            ms_ago(2.0),
+        );
+        let mut tally = Tally::default();
+        assert_eq!(fold_page(body.as_bytes(), now(), &mut tally), Ok(None));
+        assert_eq!(tally.users, 6);
+        // "abc", month 13, the overflowing number, "yesterday".
+        assert_eq!(tally.unparsed, 4);
+        // The first user by lastLoginAt, the third (06:30 UTC yesterday),
+        // the last by lastLoginAt; the 1969 refresh is long ago.
+        assert_eq!(tally.active, [2, 3, 3]);
+        assert_eq!(tally.created, [0, 0, 0]);
+    }
+
+    #[test]
     fn providers_are_capped() {
         let mut tally = Tally::default();
         for i in 0..(MAX_PROVIDERS + 10) {
             tally.count_provider(&format!("saml.p{i}"));
         }
         assert_eq!(tally.providers.len(), MAX_PROVIDERS + 1);
-        assert_eq!(tally.providers["other"], 10);
+        assert_eq!(tally.providers[OTHER_PROVIDER], 10);
     }
 }

@@ -19,6 +19,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The `kind` label value.
     pub fn label(self) -> &'static str {
         match self {
             Kind::Count => "count",
@@ -37,8 +38,10 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method, in the order the metrics list them.
     pub const ALL: [Method; 2] = [Method::Query, Method::BatchGet];
 
+    /// The `method` label value.
     pub fn label(self) -> &'static str {
         match self {
             Method::Query => "query",
@@ -101,7 +104,7 @@ impl<T> Outcome<T> {
 #[derive(Debug, Default)]
 struct Inner {
     count: Status,
-    /// `None` when scanning is disabled.
+    /// `None` while scanning is disabled (no scan metrics then).
     scan: Option<Status>,
     counts: BTreeMap<Pool, PoolCount>,
     breakdowns: BTreeMap<Pool, Tally>,
@@ -123,6 +126,8 @@ pub struct Snapshot {
 }
 
 impl State {
+    /// An empty state; `scanning`: whether scans will run, so that their
+    /// health shows from the start.
     pub fn new(scanning: bool) -> State {
         let inner = Inner {
             scan: scanning.then(Status::default),
@@ -155,10 +160,7 @@ impl State {
         let Inner {
             scan, breakdowns, ..
         } = &mut *inner;
-        match scan {
-            Some(status) => finish(status, breakdowns, outcome, took, at),
-            None => false,
-        }
+        finish(scan.get_or_insert_default(), breakdowns, outcome, took, at)
     }
 
     /// The last method each pool was counted with.
@@ -170,6 +172,7 @@ impl State {
             .collect()
     }
 
+    /// A copy for one scrape.
     pub fn snapshot(&self) -> Snapshot {
         let inner = self.lock();
         Snapshot {

@@ -1,18 +1,19 @@
 //! Access tokens: fetched with the credentials' flow, cached, and fetched
-//! anew before they expire.
+//! anew before they expire. The emulator needs none (see `Api`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{HeaderValue, Method, Request, header};
 use http_body_util::Full;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::client::{Endpoint, Http};
-use crate::credentials::{AuthorizedUser, Credentials, Secret, ServiceAccount};
-use crate::error::ApiError;
+use crate::clock::unix_millis;
+use crate::credentials::{AuthorizedUser, Credentials, ServiceAccount};
+use crate::error::{ApiError, CredentialsFailure, JsonProblem};
 use crate::retry;
 
 /// The one scope the exporter needs (accounts and tenants, read-only by
@@ -24,19 +25,30 @@ pub const SCOPE: &str = "https://www.googleapis.com/auth/identitytoolkit";
 /// renewed at half their lifetime.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
+/// The longest a token fetch may take, so a slow token endpoint cannot use
+/// up a long scan's deadline.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Token endpoints reply with a few hundred bytes.
 pub const TOKEN_REPLY_LIMIT: usize = 64 * 1024;
 
-/// A cached access token.
+/// A cached `Authorization` header value (marked sensitive).
 #[derive(Debug, Clone)]
 struct Cached {
-    token: Secret,
+    authorization: HeaderValue,
     renew_at: Instant,
+}
+
+/// How tokens are obtained: the credentials other than the emulator's.
+enum Flow {
+    ServiceAccount(ServiceAccount),
+    AuthorizedUser(AuthorizedUser),
+    Metadata { host: String, tried: Option<String> },
 }
 
 /// Hands out `Authorization` header values.
 pub struct Tokens {
-    credentials: Credentials,
+    flow: Flow,
     http: Http,
     cached: Mutex<Option<Cached>>,
 }
@@ -48,31 +60,38 @@ struct TokenReply {
 }
 
 impl Tokens {
-    pub fn new(credentials: Credentials, http: Http) -> Tokens {
-        Tokens {
-            credentials,
+    /// The token source for `credentials`; `None` for the emulator, which
+    /// takes the fixed `Bearer owner`.
+    pub fn new(credentials: Credentials, http: Http) -> Option<Tokens> {
+        let flow = match credentials {
+            Credentials::Emulator { .. } => return None,
+            Credentials::ServiceAccount(account) => Flow::ServiceAccount(account),
+            Credentials::AuthorizedUser(user) => Flow::AuthorizedUser(user),
+            Credentials::Metadata { host, tried } => Flow::Metadata { host, tried },
+        };
+        Some(Tokens {
+            flow,
             http,
             cached: Mutex::new(None),
-        }
+        })
     }
 
     /// The `Authorization` header for the next request.
-    pub async fn authorization(&self, deadline: Instant) -> Result<Secret, ApiError> {
-        if matches!(self.credentials, Credentials::Emulator { .. }) {
-            return Ok(Secret::new("Bearer owner"));
-        }
+    pub async fn authorization(&self, deadline: Instant) -> Result<HeaderValue, ApiError> {
         // Held across the fetch: concurrent refreshes wait for one token
         // request instead of each making their own.
         let mut cached = self.cached.lock().await;
         if let Some(current) = cached.as_ref()
             && Instant::now() < current.renew_at
         {
-            return Ok(bearer(&current.token));
+            return Ok(current.authorization.clone());
         }
-        let fresh = self.fetch(deadline).await?;
-        let header = bearer(&fresh.token);
+        let fresh = self
+            .fetch(deadline.min(Instant::now() + FETCH_TIMEOUT))
+            .await?;
+        let authorization = fresh.authorization.clone();
         *cached = Some(fresh);
-        Ok(header)
+        Ok(authorization)
     }
 
     /// Forgets the cached token (the API refused it).
@@ -81,50 +100,65 @@ impl Tokens {
     }
 
     async fn fetch(&self, deadline: Instant) -> Result<Cached, ApiError> {
-        let (endpoint, request) = match &self.credentials {
-            // `authorization` answers for the emulator without fetching;
-            // its token never changes.
-            Credentials::Emulator { .. } => {
-                return Ok(Cached {
-                    token: Secret::new("owner"),
-                    renew_at: deadline,
-                });
-            }
-            Credentials::ServiceAccount(account) => {
+        let (endpoint, request) = match &self.flow {
+            Flow::ServiceAccount(account) => {
                 (Endpoint::OAuthToken, service_account_request(account)?)
             }
-            Credentials::AuthorizedUser(user) => (Endpoint::OAuthToken, user_request(user)?),
-            Credentials::Metadata { host } => (Endpoint::MetadataToken, metadata_request(host)?),
+            Flow::AuthorizedUser(user) => (Endpoint::OAuthToken, user_request(user)?),
+            Flow::Metadata { host, .. } => (
+                Endpoint::MetadataToken,
+                metadata_get(
+                    Endpoint::MetadataToken,
+                    host,
+                    &format!(
+                        "/computeMetadata/v1/instance/service-accounts/default/token?scopes={SCOPE}"
+                    ),
+                )?,
+            ),
         };
         let requested = Instant::now();
         let reply = retry::send(&self.http, endpoint, deadline, TOKEN_REPLY_LIMIT, &request)
             .await
-            .map_err(|err| match err {
-                ApiError::Status {
-                    status, message, ..
-                } if (400..500).contains(&status) && status != 429 => {
-                    ApiError::Credentials(format!(
-                        "{} refused the credentials (HTTP {status}): {message}",
-                        endpoint.label()
-                    ))
+            .map_err(|err| match (err, &self.flow) {
+                (
+                    err,
+                    Flow::Metadata {
+                        tried: Some(tried), ..
+                    },
+                ) => last_resort_failed(tried, err),
+                (
+                    ApiError::Status {
+                        endpoint,
+                        status,
+                        message,
+                    },
+                    _,
+                ) if (400..500).contains(&status) && status != 429 => {
+                    ApiError::Credentials(CredentialsFailure::Refused {
+                        endpoint,
+                        status,
+                        message,
+                    })
                 }
-                other => other,
+                (other, _) => other,
             })?;
         let parsed: TokenReply =
             serde_json::from_slice(&reply.body).map_err(|err| ApiError::BadResponse {
                 endpoint,
-                detail: format!(
-                    "the token reply is not the expected JSON ({:?})",
-                    err.classify()
-                ),
+                detail: format!("the token reply: {}", JsonProblem::of(&err)),
             })?;
+        let bad = |detail: &str| ApiError::BadResponse {
+            endpoint,
+            detail: detail.to_owned(),
+        };
         let token = parsed
             .access_token
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::BadResponse {
-                endpoint,
-                detail: "the token reply has no access_token".into(),
-            })?;
+            .ok_or_else(|| bad("the token reply has no access_token"))?;
+        let mut authorization = HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| bad("the access token is not a valid header value"))?;
+        // Kept out of HTTP/2 header compression tables and Debug output.
+        authorization.set_sensitive(true);
         // A missing or odd lifetime is taken as Google's usual hour.
         let lifetime = parsed
             .expires_in
@@ -134,41 +168,47 @@ impl Tokens {
         let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
         log::debug!(endpoint = endpoint.label(), lifetime:? = lifetime; "Fetched an access token");
         Ok(Cached {
-            token: Secret::new(token),
+            authorization,
             renew_at: requested + (lifetime - margin),
         })
     }
 }
 
-fn bearer(token: &Secret) -> Secret {
-    Secret::new(format!("Bearer {}", token.expose()))
+/// The metadata server was the last resort and failed: off Google Cloud,
+/// that means no credentials were found anywhere.
+pub fn last_resort_failed(tried: &str, err: ApiError) -> ApiError {
+    ApiError::Credentials(CredentialsFailure::NoneFound {
+        tried: tried.to_owned(),
+        err: Box::new(err),
+    })
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0)
-}
-
-fn form_post(uri: &str, form: String) -> Result<Request<Full<Bytes>>, ApiError> {
+fn form_post(
+    endpoint: Endpoint,
+    uri: &str,
+    form: String,
+) -> Result<Request<Full<Bytes>>, ApiError> {
     Request::builder()
         .method(Method::POST)
         .uri(uri)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Full::new(Bytes::from(form)))
-        .map_err(|err| ApiError::Credentials(format!("bad token_uri {uri:?}: {err}")))
+        .map_err(|err| ApiError::Request {
+            endpoint,
+            detail: format!("token_uri {uri:?}: {err}"),
+        })
 }
 
 fn service_account_request(account: &ServiceAccount) -> Result<Request<Full<Bytes>>, ApiError> {
-    let assertion = crate::jwt::assertion(account, SCOPE, unix_now())
-        .map_err(|err| ApiError::Credentials(err.to_string()))?;
+    let now = u64::try_from(unix_millis(SystemTime::now()) / 1000).unwrap_or(0);
+    let assertion = crate::jwt::assertion(account, SCOPE, now)
+        .map_err(|err| ApiError::Credentials(err.into()))?;
     let form = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
         .append_pair("assertion", &assertion)
         .finish();
-    form_post(&account.token_uri, form)
+    form_post(Endpoint::OAuthToken, &account.token_uri, form)
 }
 
 fn user_request(user: &AuthorizedUser) -> Result<Request<Full<Bytes>>, ApiError> {
@@ -178,24 +218,22 @@ fn user_request(user: &AuthorizedUser) -> Result<Request<Full<Bytes>>, ApiError>
         .append_pair("client_secret", user.client_secret.expose())
         .append_pair("refresh_token", user.refresh_token.expose())
         .finish();
-    form_post(&user.token_uri, form)
-}
-
-fn metadata_request(host: &str) -> Result<Request<Full<Bytes>>, ApiError> {
-    metadata_get(
-        host,
-        "/computeMetadata/v1/instance/service-accounts/default/token",
-    )
+    form_post(Endpoint::OAuthToken, &user.token_uri, form)
 }
 
 /// A GET to the metadata server, with the header it requires.
-pub fn metadata_get(host: &str, path: &str) -> Result<Request<Full<Bytes>>, ApiError> {
+pub fn metadata_get(
+    endpoint: Endpoint,
+    host: &str,
+    path: &str,
+) -> Result<Request<Full<Bytes>>, ApiError> {
     let uri = format!("http://{host}{path}");
     Request::builder()
         .uri(&uri)
         .header("Metadata-Flavor", "Google")
         .body(Full::new(Bytes::new()))
-        .map_err(|err| {
-            ApiError::Credentials(format!("bad metadata server address {host:?}: {err}"))
+        .map_err(|err| ApiError::Request {
+            endpoint,
+            detail: format!("metadata server address {host:?}: {err}"),
         })
 }

@@ -88,6 +88,15 @@ fn success(text: &str, kind: &str) -> Option<f64> {
     )
 }
 
+/// Whether a refresh of `kind` has run.
+fn refreshed(text: &str, kind: &str) -> bool {
+    value(
+        text,
+        &series("firebase_exporter_refreshes_total", &[("kind", kind)]),
+    )
+    .is_some_and(|runs| runs >= 1.0)
+}
+
 fn requests(text: &str, endpoint: &str, code: &str) -> f64 {
     value(
         text,
@@ -242,7 +251,7 @@ fn shown(text: &str, tenant: Option<&str>) -> Expected {
         verified: get("firebase_users_email_verified", &[]),
         providers,
         active: windows("firebase_users_active"),
-        created: windows("firebase_users_created"),
+        created: windows("firebase_users_new"),
     }
 }
 
@@ -380,8 +389,13 @@ async fn counts_and_breakdowns_are_exact_by_both_methods() {
     let emulator_env = clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &host)]);
     let project_flag = format!("--project-id={project}");
 
-    // accounts:query, tenants listed, and the breakdown scan.
-    let running = exporter(&[&project_flag], &emulator_env);
+    // accounts:query, tenants listed, and the breakdown scan; one of each
+    // in the test's time (exact request counts), and debug logs checked
+    // for secrets.
+    let running = exporter(
+        &[&project_flag, "--refresh.interval=1h", "--log.level=debug"],
+        &emulator_env,
+    );
     let text = scrape_until(&running, "a count and a scan", |text| {
         success(text, "count") == Some(1.0) && success(text, "scan") == Some(1.0)
     })
@@ -454,6 +468,7 @@ async fn counts_and_breakdowns_are_exact_by_both_methods() {
             &project_flag,
             "--count.method=batchget",
             "--scan.interval=0",
+            "--refresh.interval=1h",
         ],
         &emulator_env,
     );
@@ -495,6 +510,7 @@ async fn counts_and_breakdowns_are_exact_by_both_methods() {
             "--tenants",
             &format!("{tenant_b},{tenant_a}"),
             "--scan.interval=0",
+            "--refresh.interval=1h",
         ],
         &clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &proxy.addr.to_string())]),
     );
@@ -542,7 +558,11 @@ async fn more_than_a_page_of_tenants_is_listed() {
     }
     let host = emulator.host();
     let running = exporter(
-        &[&format!("--project-id={project}"), "--scan.interval=0"],
+        &[
+            &format!("--project-id={project}"),
+            "--scan.interval=0",
+            "--refresh.interval=1h",
+        ],
         &clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &host)]),
     );
     let text = scrape_until(&running, "the count of 1002 pools", |text| {
@@ -846,6 +866,7 @@ async fn a_service_account_key_signs_its_token_requests_and_renews_tokens() {
             "--tenants=none",
             "--refresh.interval=200ms",
             "--scan.interval=0",
+            "--log.level=debug",
         ],
         &clean_env(&[("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap())]),
     );
@@ -894,7 +915,11 @@ async fn a_key_the_token_endpoint_refuses_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let key = service_account_key(dir.path(), &other_private, &token_uri);
     let mut running = exporter(
-        &["--api-url=http://127.0.0.1:9/unused", "--tenants=none"],
+        &[
+            "--api-url=http://127.0.0.1:9/unused",
+            "--tenants=none",
+            "--log.level=debug",
+        ],
         &clean_env(&[("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap())]),
     );
     let text = scrape_until(&running, "the refused key to show", |text| {
@@ -995,6 +1020,8 @@ async fn gcloud_user_credentials_send_the_quota_project() {
             &format!("--api-url={}/identitytoolkit.googleapis.com", proxy.url()),
             "--tenants=none",
             "--scan.interval=0",
+            "--refresh.interval=1h",
+            "--log.level=debug",
         ],
         &clean_env(&[
             ("CLOUDSDK_CONFIG", config.path().to_str().unwrap()),
@@ -1031,6 +1058,8 @@ async fn the_metadata_server_gives_the_project_and_tokens() {
         if seen.header("metadata-flavor") != Some("Google") {
             return json_reply(403, &json!("Missing Metadata-Flavor:Google header."));
         }
+        let token_path = "/computeMetadata/v1/instance/service-accounts/default/token";
+        let scopes = "scopes=https://www.googleapis.com/auth/identitytoolkit";
         match seen.uri.as_str() {
             "/computeMetadata/v1/project/project-id" => ::http::Response::builder()
                 .header("content-type", "application/text")
@@ -1038,7 +1067,7 @@ async fn the_metadata_server_gives_the_project_and_tokens() {
                     "demo-metadata",
                 )))
                 .unwrap(),
-            "/computeMetadata/v1/instance/service-accounts/default/token" => json_reply(
+            uri if uri == format!("{token_path}?{scopes}") => json_reply(
                 200,
                 &json!({"access_token": "ya29.metadata", "expires_in": 3599, "token_type": "Bearer"}),
             ),
@@ -1049,6 +1078,8 @@ async fn the_metadata_server_gives_the_project_and_tokens() {
         &[
             &format!("--api-url={}", emulator.api_url()),
             "--tenants=none",
+            "--refresh.interval=1h",
+            "--log.level=debug",
         ],
         &clean_env(&[("GCE_METADATA_HOST", &metadata.addr.to_string())]),
     );
@@ -1067,7 +1098,7 @@ async fn the_metadata_server_gives_the_project_and_tokens() {
     assert_no_secrets(&logged);
 }
 
-/// Runs the exporter, which must exit at once; its exit code and the last
+/// Runs the exporter, which must exit at once; its exit code and the one
 /// line it printed.
 fn fails_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let mut command = std::process::Command::new(e2e::binary::path("firebase-exporter"));
@@ -1086,8 +1117,46 @@ fn fails_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     });
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    let last = stderr.lines().last().unwrap_or("").to_owned();
-    (status.code().unwrap_or(-1), last)
+    // Besides the start-up log line, one line.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.contains("msg=\"Starting firebase-exporter\""))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    (status.code().unwrap_or(-1), lines[0].to_owned())
+}
+
+#[test]
+fn bad_endpoints_are_one_line_errors() {
+    for (args, env, named) in [
+        (
+            &["--api-url=identitytoolkit.googleapis.com"][..],
+            &[("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")][..],
+            "--api-url=",
+        ),
+        (
+            &["--api-url=ftp://127.0.0.1:9/x"],
+            &[("GOOGLE_CLOUD_PROJECT", "demo-x")],
+            "--api-url=",
+        ),
+        (
+            &[],
+            &[("FIREBASE_AUTH_EMULATOR_HOST", "http://127.0.0.1:9099")],
+            "FIREBASE_AUTH_EMULATOR_HOST=",
+        ),
+        (
+            &[],
+            &[("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1")],
+            "FIREBASE_AUTH_EMULATOR_HOST=",
+        ),
+    ] {
+        let (code, line) = fails_with(args, env);
+        assert_eq!(code, 1, "{args:?} {env:?}: {line}");
+        assert!(
+            line.starts_with(&format!("firebase-exporter: {named}")),
+            "{line}"
+        );
+    }
 }
 
 #[test]
@@ -1107,7 +1176,7 @@ fn bad_credentials_files_are_one_line_errors() {
         (write("garbage.json", "{ not json"), "is not a JSON object"),
         (
             write(
-                "no-email.json",
+                "bad-key.json",
                 &json!({"type": "service_account", "private_key": key_text}).to_string(),
             ),
             "private_key is not a PKCS#8 PEM RSA key",
@@ -1277,6 +1346,11 @@ async fn refused_and_failing_api_calls_show_in_logs_and_metrics() {
     })
     .await;
     assert_eq!(success(&text, "count"), Some(0.0), "{text}");
+    // The project's own count is there: ready, although tenants fail.
+    wait::until_async(PATIENCE, "/readyz to answer 200", || async {
+        (http::get(partial.addr(), "/readyz").await.ok()?.status == 200).then_some(())
+    })
+    .await;
     partial.wait_for_log(PATIENCE, "the tenants hint", |lines| {
         lines
             .iter()
@@ -1285,7 +1359,7 @@ async fn refused_and_failing_api_calls_show_in_logs_and_metrics() {
     });
 
     // Rate limited twice, then answered: retries within one refresh.
-    let busy = start("busy", &["--tenants=none"]);
+    let busy = start("busy", &["--tenants=none", "--refresh.interval=1h"]);
     let text = scrape_until(&busy, "the count after retries", |text| {
         value(text, "firebase_user_count") == Some(77.0)
     })
@@ -1317,4 +1391,252 @@ async fn refused_and_failing_api_calls_show_in_logs_and_metrics() {
         "{line}"
     );
     assert!(line.contains("reason=server_error"), "{line}");
+    assert_eq!(
+        requests(&text, "accounts.batchGet", "500") + requests(&text, "accounts.batchGet", "200"),
+        0.0,
+        "no paging fallback while the API fails: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_pool_of_exactly_1000_users_takes_two_pages() {
+    let emulator = shared_emulator();
+    let project = "demo-thousand";
+    let now = now_ms();
+    let users: Vec<Value> = tenant_users("e", 1000)
+        .iter()
+        .map(|u| u.json(now))
+        .collect();
+    emulator.batch_create(project, None, &users).await;
+    let running = exporter(
+        &[
+            &format!("--project-id={project}"),
+            "--tenants=none",
+            "--count.method=batchget",
+            "--scan.interval=0",
+            "--refresh.interval=1h",
+        ],
+        &clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &emulator.host())]),
+    );
+    let text = scrape_until(&running, "the count of 1000 users", |text| {
+        success(text, "count") == Some(1.0)
+    })
+    .await;
+    assert_eq!(value(&text, "firebase_user_count"), Some(1000.0), "{text}");
+    // A full page still carries a token; the next page is empty.
+    assert_eq!(requests(&text, "accounts.batchGet", "200"), 2.0, "{text}");
+}
+
+/// A reply with a JSON body and extra headers.
+fn reply_with(status: u16, headers: &[(&str, &str)], body: &str) -> e2e::firebase::Reply {
+    let mut reply = ::http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        reply = reply.header(*name, *value);
+    }
+    reply
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_owned(),
+        )))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_counts_fall_back_and_broken_pages_fail() {
+    // The project counts normally; each tenant's accounts:query reply is
+    // wrong in its own way; accounts:batchGet lists two users, except for
+    // the tenant whose page is cut short.
+    let api = Stub::start(|seen: Seen| async move {
+        let path = seen
+            .uri
+            .strip_prefix("/identitytoolkit.googleapis.com/v1/projects/demo-malformed")
+            .unwrap_or("");
+        let tenant = path
+            .strip_prefix("/tenants/")
+            .and_then(|rest| rest.split('/').next());
+        let two_users =
+            r#"{"users":[{"localId":"a","email":"secret@example.com"},{"localId":"b"}]}"#;
+        if path.contains("accounts:query") {
+            let body = match tenant {
+                None => r#"{"recordsCount":"3"}"#,
+                Some("letters") => r#"{"recordsCount":"abc"}"#,
+                Some("missing") => r#"{}"#,
+                Some("listed") => {
+                    r#"{"recordsCount":"1","userInfo":[{"localId":"a","email":"secret@example.com"}]}"#
+                }
+                Some(_) => r#"{"recordsCount":"secret@example.com"#,
+            };
+            return reply_with(200, &[], body);
+        }
+        if path.contains("accounts:batchGet") {
+            if tenant == Some("truncated") {
+                return reply_with(200, &[], r#"{"users":[{"localId":"a","email":"secret@exa"#);
+            }
+            return reply_with(200, &[], two_users);
+        }
+        reply_with(404, &[], r#"{"error":{"code":404,"status":"NOT_FOUND"}}"#)
+    });
+    let mut running = exporter(
+        &[
+            "--project-id=demo-malformed",
+            "--tenants=letters,missing,listed,truncated",
+            "--scan.interval=0",
+            "--refresh.interval=1h",
+            "--log.level=debug",
+        ],
+        &clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &api.addr.to_string())]),
+    );
+    let text = scrape_until(&running, "the count to finish", |text| {
+        refreshed(text, "count")
+    })
+    .await;
+    let count = |tenant: &str| value(&text, &series("firebase_user_count", &[("tenant", tenant)]));
+    assert_eq!(value(&text, "firebase_user_count"), Some(3.0), "{text}");
+    for tenant in ["letters", "missing", "listed"] {
+        assert_eq!(count(tenant), Some(2.0), "{tenant}: {text}");
+        let batchget = series(
+            "firebase_user_count_method",
+            &[("method", "batchget"), ("tenant", tenant)],
+        );
+        assert_eq!(value(&text, &batchget), Some(1.0), "{text}");
+    }
+    assert_eq!(count("truncated"), None, "{text}");
+    assert_eq!(success(&text, "count"), Some(0.0), "{text}");
+    assert_eq!(
+        value(
+            &text,
+            &series(
+                "firebase_exporter_refresh_error",
+                &[("kind", "count"), ("reason", "bad_response")]
+            )
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let line = running.wait_for_log(PATIENCE, "the error line", |lines| {
+        lines
+            .iter()
+            .find(|l| l.contains("msg=\"Refresh failed\""))
+            .cloned()
+    });
+    assert!(line.contains("JSON cut short at line 1 column"), "{line}");
+    assert_eq!(
+        http::get(running.addr(), "/readyz").await.unwrap().status,
+        200,
+        "the project was counted"
+    );
+    let logged = running.log().join("\n");
+    assert!(
+        logged.contains("recordsCount is not a whole number")
+            && logged.contains("the reply has no recordsCount")
+            && logged.contains("the reply lists users instead of counting them"),
+        "{logged}"
+    );
+    assert_no_secrets(&logged);
+    assert_no_secrets(&text);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let seen_at = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let times = seen_at.clone();
+    let api = Stub::start(move |seen: Seen| {
+        let times = times.clone();
+        async move {
+            let busy = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}"#;
+            if seen.uri.contains("/projects/demo-wait-long/") {
+                return reply_with(429, &[("retry-after", "30")], busy);
+            }
+            let mut times = times.lock().unwrap();
+            times.push(Instant::now());
+            if times.len() == 1 {
+                return reply_with(429, &[("retry-after", "1")], busy);
+            }
+            reply_with(200, &[], r#"{"recordsCount":"4"}"#)
+        }
+    });
+    let host = api.addr.to_string();
+    let env = clean_env(&[("FIREBASE_AUTH_EMULATOR_HOST", &host)]);
+    let start = |project: &str| {
+        exporter(
+            &[
+                &format!("--project-id={project}"),
+                "--tenants=none",
+                "--scan.interval=0",
+                "--refresh.interval=1h",
+                "--refresh.timeout=5s",
+            ],
+            &env,
+        )
+    };
+
+    // A wait that does not fit before the deadline: no second request
+    // (a backoff of its own would have made one within 0.25 s).
+    let long = start("demo-wait-long");
+    let text = scrape_until(&long, "the count to fail", |text| refreshed(text, "count")).await;
+    assert_eq!(requests(&text, "accounts.query", "429"), 1.0, "{text}");
+    assert!(text.contains("reason=\"rate_limited\""), "{text}");
+
+    // A wait that fits: the next request comes after it.
+    let short = start("demo-wait-short");
+    let text = scrape_until(&short, "the count after the wait", |text| {
+        success(text, "count") == Some(1.0)
+    })
+    .await;
+    assert_eq!(value(&text, "firebase_user_count"), Some(4.0), "{text}");
+    let times = seen_at.lock().unwrap();
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] >= Duration::from_secs(1),
+        "waited as asked"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_is_fetched_anew() {
+    let issued = Arc::new(Mutex::new(0usize));
+    let counter = issued.clone();
+    let metadata = Stub::start(move |_: Seen| {
+        let counter = counter.clone();
+        async move {
+            let mut issued = counter.lock().unwrap();
+            *issued += 1;
+            json_reply(
+                200,
+                &json!({"access_token": format!("ya29.m-{issued}"), "expires_in": 3599}),
+            )
+        }
+    });
+    // The first token is refused (revoked, say); any later one works.
+    let api = Stub::start(|seen: Seen| async move {
+        if seen.header("authorization") == Some("Bearer ya29.m-1") {
+            return json_reply(
+                401,
+                &json!({"error": {"code": 401, "status": "UNAUTHENTICATED"}}),
+            );
+        }
+        json_reply(200, &json!({"recordsCount": "6"}))
+    });
+    let running = exporter(
+        &[
+            &format!("--api-url={}", api.url()),
+            "--project-id=demo-refetch",
+            "--tenants=none",
+            "--scan.interval=0",
+            "--refresh.interval=1h",
+            "--log.level=debug",
+        ],
+        &clean_env(&[("GCE_METADATA_HOST", &metadata.addr.to_string())]),
+    );
+    let text = scrape_until(&running, "a count with the second token", |text| {
+        value(text, "firebase_user_count") == Some(6.0)
+    })
+    .await;
+    assert_eq!(success(&text, "count"), Some(1.0), "{text}");
+    assert_eq!(requests(&text, "accounts.query", "401"), 1.0, "{text}");
+    assert_eq!(requests(&text, "accounts.query", "200"), 1.0, "{text}");
+    assert_eq!(requests(&text, "metadata.token", "200"), 2.0, "{text}");
+    assert_eq!(*issued.lock().unwrap(), 2);
+    assert_no_secrets(&running.log().join("\n"));
 }
