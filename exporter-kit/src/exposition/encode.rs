@@ -236,8 +236,11 @@ pub fn write_float(out: &mut Vec<u8>, v: f64, openmetrics: bool) {
         return;
     }
     let start = out.len();
+    // 0 and 1 are most of kube-state's values (state sets, info families).
     if v == 0.0 {
         out.push(b'0');
+    } else if v == 1.0 {
+        out.push(b'1');
     } else if v.fract() == 0.0 && v.abs() < 1e6 {
         // Exponent below 6: Go prints these as plain integers.
         out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());

@@ -293,12 +293,20 @@ impl Decimal<'_> {
     /// The quantity times 10^`scale`, rounded away from zero, computed
     /// exactly; `None` for numbers too large for 128 bits.
     fn scaled(&self, scale: i32) -> Option<i128> {
-        let mut mantissa: u128 = 0;
-        for digit in self.whole.bytes().chain(self.fraction.bytes()) {
-            mantissa = mantissa
-                .checked_mul(10)?
-                .checked_add(u128::from(digit - b'0'))?;
-        }
+        let digits = self.whole.bytes().chain(self.fraction.bytes());
+        // Up to 19 digits fit a u64 (the common case, done without 128-bit
+        // arithmetic); longer ones are checked digit by digit.
+        let mantissa: u128 = if self.whole.len() + self.fraction.len() <= 19 {
+            u128::from(digits.fold(0u64, |m, d| m * 10 + u64::from(d - b'0')))
+        } else {
+            let mut mantissa: u128 = 0;
+            for digit in digits {
+                mantissa = mantissa
+                    .checked_mul(10)?
+                    .checked_add(u128::from(digit - b'0'))?;
+            }
+            mantissa
+        };
         let fraction_len = i32::try_from(self.fraction.len()).ok()?;
         let numerator = mantissa.checked_mul(1u128 << self.exponent2)?;
         let power = self

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
     Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
-    PodSpec,
+    PodSpec, Toleration,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -831,31 +831,34 @@ fn disruption_reason(pod: &Pod) -> Option<&str> {
 /// seconds alike count as the same), in spec order.
 fn tolerations(pod: &Pod, series: &mut Series<'_>) {
     let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref());
-    let mut seen: Vec<[String; 5]> = Vec::new();
-    for t in tolerations.unwrap_or_default() {
-        let labels = [
-            t.key.clone().unwrap_or_default(),
-            t.operator.clone().unwrap_or_default(),
-            t.value.clone().unwrap_or_default(),
-            t.effect.clone().unwrap_or_default(),
-            t.toleration_seconds
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        ];
-        if seen.contains(&labels) {
+    let tolerations = tolerations.unwrap_or_default();
+    fn text(field: &Option<String>) -> &str {
+        field.as_deref().unwrap_or_default()
+    }
+    for (i, t) in tolerations.iter().enumerate() {
+        // Compared borrowed: a pod has a handful of tolerations.
+        let same = |u: &&Toleration| {
+            u.key == t.key
+                && u.operator == t.operator
+                && u.value == t.value
+                && u.effect == t.effect
+                && u.toleration_seconds == t.toleration_seconds
+        };
+        if tolerations[..i].iter().any(|u| same(&u)) {
             continue;
         }
+        let mut seconds = itoa::Buffer::new();
+        let seconds = t.toleration_seconds.map_or("", |s| seconds.format(s));
         series.add(
             &[
-                ("key", &labels[0]),
-                ("operator", &labels[1]),
-                ("value", &labels[2]),
-                ("effect", &labels[3]),
-                ("toleration_seconds", &labels[4]),
+                ("key", text(&t.key)),
+                ("operator", text(&t.operator)),
+                ("value", text(&t.value)),
+                ("effect", text(&t.effect)),
+                ("toleration_seconds", seconds),
             ],
             1.0,
         );
-        seen.push(labels);
     }
 }
 
