@@ -10,8 +10,10 @@
 //! - [`scrape`]: the [`Exporter`] trait and the per-scrape deadline;
 //! - [`self_metrics`]: `process_*`, `promhttp_*` and `<exporter>_build_info`;
 //! - [`logging`]: logfmt or JSON log lines;
-//! - [`file_stamp`]: noticing changed files, for configuration that reloads.
+//! - [`file_stamp`]: noticing changed files, for configuration that reloads;
+//! - [`civil`]: days since the epoch and calendar dates.
 
+pub mod civil;
 pub mod cli;
 pub mod exposition;
 pub mod file_stamp;
