@@ -132,49 +132,51 @@ fn render_breakdowns(snapshot: &Snapshot, out: &mut MetricSet) {
 }
 
 fn render_status(kinds: &[(&'static str, &Status)], out: &mut MetricSet) {
-    let success = out.family(
-        "firebase_exporter_refresh_success",
-        "Whether the last refresh of this kind succeeded in full (1) or not (0); values of a failed refresh are the last good ones.",
-        MetricType::Gauge,
-    );
-    for (kind, status) in kinds {
-        success.sample(&[("kind", kind)], f64::from(u8::from(status.success)));
-    }
-    let last = out.family(
-        "firebase_exporter_refresh_last_success_timestamp_seconds",
-        "When the last successful refresh of this kind ended, in seconds since the epoch.",
-        MetricType::Gauge,
-    );
-    for (kind, status) in kinds {
-        if let Some(at) = status.last_success {
-            last.sample(&[("kind", kind)], unix_millis(at) as f64 / 1000.0);
+    type Value = fn(&Status) -> Option<f64>;
+    // One series per refresh kind; `None` leaves a kind out.
+    let per_kind: [(&'static str, &'static str, MetricType, Value); 5] = [
+        (
+            "firebase_exporter_refresh_success",
+            "Whether the last refresh of this kind succeeded in full (1) or not (0); values of a failed refresh are the last good ones.",
+            MetricType::Gauge,
+            |status| Some(f64::from(u8::from(status.success))),
+        ),
+        (
+            "firebase_exporter_refresh_last_success_timestamp_seconds",
+            "When the last successful refresh of this kind ended, in seconds since the epoch.",
+            MetricType::Gauge,
+            |status| {
+                status
+                    .last_success
+                    .map(|at| unix_millis(at) as f64 / 1000.0)
+            },
+        ),
+        (
+            "firebase_exporter_refresh_duration_seconds",
+            "How long the last refresh of this kind took.",
+            MetricType::Gauge,
+            |status| status.duration.map(|took| took.as_secs_f64()),
+        ),
+        (
+            "firebase_exporter_refreshes_total",
+            "Refreshes of this kind run.",
+            MetricType::Counter,
+            |status| Some(status.runs as f64),
+        ),
+        (
+            "firebase_exporter_refresh_failures_total",
+            "Refreshes of this kind that failed in full or in part.",
+            MetricType::Counter,
+            |status| Some(status.failures as f64),
+        ),
+    ];
+    for (name, help, kind_of_metric, value) in per_kind {
+        let family = out.family(name, help, kind_of_metric);
+        for (kind, status) in kinds {
+            if let Some(value) = value(status) {
+                family.sample(&[("kind", kind)], value);
+            }
         }
-    }
-    let duration = out.family(
-        "firebase_exporter_refresh_duration_seconds",
-        "How long the last refresh of this kind took.",
-        MetricType::Gauge,
-    );
-    for (kind, status) in kinds {
-        if let Some(took) = status.duration {
-            duration.sample(&[("kind", kind)], took.as_secs_f64());
-        }
-    }
-    let runs = out.family(
-        "firebase_exporter_refreshes_total",
-        "Refreshes of this kind run.",
-        MetricType::Counter,
-    );
-    for (kind, status) in kinds {
-        runs.sample(&[("kind", kind)], status.runs as f64);
-    }
-    let failures = out.family(
-        "firebase_exporter_refresh_failures_total",
-        "Refreshes of this kind that failed in full or in part.",
-        MetricType::Counter,
-    );
-    for (kind, status) in kinds {
-        failures.sample(&[("kind", kind)], status.failures as f64);
     }
     let error = out.family(
         "firebase_exporter_refresh_error",
