@@ -74,6 +74,11 @@ const FAMILIES: &[Family<DaemonSet>] = &[
         metadata_generation,
     ),
     experimental(
+        "kube_daemonset_deletion_timestamp",
+        "Unix deletion timestamp",
+        deletion_timestamp,
+    ),
+    experimental(
         "kube_daemonset_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
         annotations,
@@ -82,11 +87,6 @@ const FAMILIES: &[Family<DaemonSet>] = &[
         "kube_daemonset_labels",
         "Kubernetes labels converted to Prometheus labels.",
         labels,
-    ),
-    experimental(
-        "kube_daemonset_deletion_timestamp",
-        "Unix deletion timestamp",
-        deletion_timestamp,
     ),
 ];
 
@@ -110,9 +110,9 @@ mod tests {
                 "kube_daemonset_status_observed_generation",
                 "kube_daemonset_status_updated_number_scheduled",
                 "kube_daemonset_metadata_generation",
+                "kube_daemonset_deletion_timestamp",
                 "kube_daemonset_annotations",
                 "kube_daemonset_labels",
-                "kube_daemonset_deletion_timestamp",
             ]
         );
         let headers = headers::<DaemonSet>();
@@ -172,8 +172,10 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with(
-                "kube_daemonset_deletion_timestamp{namespace=\"ns\",daemonset=\"ds\"} 1.7e+09\n"
+            text.contains(
+                "kube_daemonset_metadata_generation{namespace=\"ns\",daemonset=\"ds\"} 0\n\
+                 kube_daemonset_deletion_timestamp{namespace=\"ns\",daemonset=\"ds\"} 1.7e+09\n\
+                 kube_daemonset_annotations{"
             ),
             "{text}"
         );

@@ -186,6 +186,11 @@ const FAMILIES: &[Family<Deployment>] = &[
         metadata_generation,
     ),
     experimental(
+        "kube_deployment_deletion_timestamp",
+        "Unix deletion timestamp",
+        deletion_timestamp,
+    ),
+    experimental(
         "kube_deployment_annotations",
         "Kubernetes annotations converted to Prometheus labels.",
         annotations,
@@ -194,11 +199,6 @@ const FAMILIES: &[Family<Deployment>] = &[
         "kube_deployment_labels",
         "Kubernetes labels converted to Prometheus labels.",
         labels,
-    ),
-    experimental(
-        "kube_deployment_deletion_timestamp",
-        "Unix deletion timestamp",
-        deletion_timestamp,
     ),
 ];
 
@@ -253,9 +253,9 @@ mod tests {
                 "kube_deployment_spec_strategy_rollingupdate_max_unavailable",
                 "kube_deployment_spec_strategy_rollingupdate_max_surge",
                 "kube_deployment_metadata_generation",
+                "kube_deployment_deletion_timestamp",
                 "kube_deployment_annotations",
                 "kube_deployment_labels",
-                "kube_deployment_deletion_timestamp",
             ]
         );
         let headers = headers::<Deployment>();
