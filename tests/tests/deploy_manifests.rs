@@ -496,6 +496,96 @@ fn node_exporter_sees_the_host_from_every_node() {
     }
 }
 
+/// Where `container` sees Secret volumes mounted.
+fn secret_mounts(pod: &Value, container: &Value) -> Vec<String> {
+    let secret_volumes: BTreeSet<&str> = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("secret").is_some())
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["name"]
+                .as_str()
+                .is_some_and(|n| secret_volumes.contains(n))
+        })
+        .filter_map(|m| m["mountPath"].as_str().map(|p| format!("{p}/")))
+        .collect()
+}
+
+fn workload<'a>(rendering: &'a Rendering, name: &str) -> (&'a Value, &'a Value) {
+    let template = rendering
+        .pod_templates()
+        .into_iter()
+        .find(|(workload, _)| workload == &format!("Deployment/{name}"))
+        .unwrap_or_else(|| panic!("{}: no Deployment/{name}", rendering.name))
+        .1;
+    let pod = &template["spec"];
+    (pod, &pod["containers"][0])
+}
+
+#[test]
+fn credentials_come_from_mounted_secrets_or_workload_identity() {
+    for rendering in renderings() {
+        let (pod, redis) = workload(rendering, "redis-exporter");
+        let password_file = redis["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find_map(|arg| arg.strip_prefix("--redis.password-file="))
+            .expect("redis-exporter reads its passwords from a file");
+        assert!(
+            secret_mounts(pod, redis)
+                .iter()
+                .any(|m| password_file.starts_with(m)),
+            "{}: {password_file} is in a mounted Secret",
+            rendering.name
+        );
+
+        let (pod, firebase) = workload(rendering, "firebase-exporter");
+        let key_file = firebase["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "GOOGLE_APPLICATION_CREDENTIALS")
+            .and_then(|e| e["value"].as_str());
+        let account = rendering
+            .of_kind("ServiceAccount")
+            .find(|a| a["metadata"]["name"] == pod["serviceAccountName"])
+            .expect("firebase-exporter has its own ServiceAccount");
+        let google_account = &account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"];
+        if rendering.name == "workload-identity" {
+            assert_eq!(key_file, None, "no key with Workload Identity");
+            assert!(secret_mounts(pod, firebase).is_empty());
+            assert!(google_account.is_string());
+            assert_eq!(
+                pod["nodeSelector"]["iam.gke.io/gke-metadata-server-enabled"],
+                "true"
+            );
+        } else {
+            let key_file = key_file.expect("the key's path is in GOOGLE_APPLICATION_CREDENTIALS");
+            assert!(
+                secret_mounts(pod, firebase)
+                    .iter()
+                    .any(|m| key_file.starts_with(m)),
+                "{}: {key_file} is in a mounted Secret",
+                rendering.name
+            );
+            assert!(
+                google_account.is_null(),
+                "{}: one source of credentials",
+                rendering.name
+            );
+        }
+    }
+}
+
 fn labels(value: &Value) -> BTreeMap<String, String> {
     value
         .as_object()
