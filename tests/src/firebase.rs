@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 use crate::bench::free_port;
+use crate::tools::workspace;
 
 /// How long the emulator may take to start (12–16 s on an idle 2-vCPU
 /// machine, mostly compiling its OpenAPI schema; more under load).
@@ -48,13 +49,6 @@ pub fn firebase_admin_modules() -> PathBuf {
         "firebase-admin is not installed: run scripts/test, which installs it"
     );
     modules
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace")
-        .to_owned()
 }
 
 /// A running Auth emulator. Stopped when dropped, and also when the test

@@ -4,6 +4,15 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// The workspace's root directory (where scripts/test installs tools, under
+/// `.tools/`).
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_owned()
+}
+
 /// Finds `name` on the PATH, or fails the test saying how to get it.
 pub fn path(name: &str) -> PathBuf {
     let search = std::env::var_os("PATH").unwrap_or_default();
