@@ -618,6 +618,7 @@ async fn prometheus_scrapes_every_exporter_and_every_query_finds_data() {
         ],
         &[
             ("FIREBASE_AUTH_EMULATOR_HOST", emulator_host.as_str()),
+            // A developer's own key file stays out of the test.
             ("GOOGLE_APPLICATION_CREDENTIALS", ""),
         ],
         1,
