@@ -110,38 +110,110 @@ fn plain_host_config_and_rules_pass_promtool_and_their_unit_tests() {
     }
 }
 
-/// Debian's Prometheus is built without Kubernetes service discovery, so its
-/// promtool checks everything but the discovery blocks, which are checked
-/// here against the documented schema.
-#[test]
-fn kubernetes_config_is_valid() {
+/// Runs Prometheus on `config` with its data in `dir`; it is stopped when
+/// the returned value drops.
+fn start_prometheus(config: &Yaml, dir: &Path, address: SocketAddr) -> Running {
+    let config_file = dir.join("prometheus.yml");
+    std::fs::write(&config_file, serde_yaml_ng::to_string(config).unwrap()).unwrap();
+    Running::start_at(
+        &e2e::tools::path("prometheus"),
+        &[
+            &format!("--config.file={}", config_file.display()),
+            &format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+            &format!("--web.listen-address={address}"),
+        ],
+        address,
+    )
+}
+
+/// What Kubernetes discovery would find for each job of prometheus.yml, as
+/// static targets carrying the same meta labels: the node-exporter
+/// DaemonSet's and kube-state-metrics' Services (labelled with their
+/// app.kubernetes.io/name), redis-exporter's (named only by the Service),
+/// Grafana's (not labelled metrics: "true"), and a node's kubelet. Addresses
+/// are from TEST-NET-1, where nothing answers.
+fn discovered_targets() -> BTreeMap<String, Yaml> {
+    let endpoint = |address: &str, service: &str, name: Option<&str>, port: &str, pod: &str| {
+        let mut labels = json!({
+            "__meta_kubernetes_namespace": "monitoring",
+            "__meta_kubernetes_service_name": service,
+            "__meta_kubernetes_endpoint_port_name": port,
+            "__meta_kubernetes_pod_name": pod,
+            "__meta_kubernetes_pod_node_name": "node-1",
+        });
+        if service != "grafana" {
+            labels["__meta_kubernetes_service_label_metrics"] = json!("true");
+        }
+        if let Some(name) = name {
+            labels["__meta_kubernetes_service_label_app_kubernetes_io_name"] = json!(name);
+        }
+        json!({"targets": [address], "labels": labels})
+    };
+    let exporters = json!([
+        endpoint(
+            "192.0.2.1:9100",
+            "node-exporter",
+            Some("node-exporter"),
+            "metrics",
+            "node-exporter-x7k2p"
+        ),
+        endpoint(
+            "192.0.2.2:8080",
+            "kube-state",
+            Some("kube-state-metrics"),
+            "http-metrics",
+            "kube-state-0"
+        ),
+        endpoint(
+            "192.0.2.2:8081",
+            "kube-state",
+            Some("kube-state-metrics"),
+            "telemetry",
+            "kube-state-0"
+        ),
+        endpoint(
+            "192.0.2.3:9121",
+            "redis-exporter",
+            None,
+            "metrics",
+            "redis-0"
+        ),
+        endpoint(
+            "192.0.2.4:3000",
+            "grafana",
+            Some("grafana"),
+            "http",
+            "grafana-0"
+        ),
+    ]);
+    let kubelet = json!([{"targets": ["192.0.2.10:10250"],
+        "labels": {"__meta_kubernetes_node_name": "node-1"}}]);
+    [("exporters", exporters), ("kubelet", kubelet)]
+        .into_iter()
+        .map(|(job, targets)| (job.to_owned(), serde_json::from_value(targets).unwrap()))
+        .collect()
+}
+
+/// Debian's Prometheus is built without Kubernetes service discovery: the
+/// discovery blocks are checked against the documented schema here, and
+/// the rest of the file runs in a real Prometheus whose static targets carry
+/// the meta labels Kubernetes discovery gives (service-account files
+/// replaced by temporary ones), to see what the relabelling makes of them.
+#[tokio::test]
+async fn kubernetes_config_keeps_labelled_services_and_names_a_job_per_exporter() {
     let shipped = yaml(&deploy().join("prometheus/prometheus.yml"));
-    let dir = tempfile::tempdir().unwrap();
-    const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-    let mut discovery = Vec::new();
-    let mut checkable = shipped.clone();
-    for job in checkable["scrape_configs"].as_sequence_mut().unwrap() {
+    let mut discovered = discovered_targets();
+    let mut discovery = BTreeMap::new();
+    let mut derived = shipped.clone();
+    for job in derived["scrape_configs"].as_sequence_mut().unwrap() {
         let name = job["job_name"].as_str().unwrap().to_owned();
         let job = job.as_mapping_mut().unwrap();
         if let Some(sd) = job.remove("kubernetes_sd_configs") {
-            discovery.push((name, sd));
-            job.insert(
-                "static_configs".into(),
-                serde_yaml_ng::from_str("[]").unwrap(),
-            );
+            let targets = discovered.remove(&name).expect("targets for every job");
+            job.insert("static_configs".into(), targets);
+            discovery.insert(name, sd);
         }
     }
-    let text = serde_yaml_ng::to_string(&checkable)
-        .unwrap()
-        .replace(SERVICE_ACCOUNT, dir.path().to_str().unwrap());
-    for file in ["ca.crt", "token"] {
-        std::fs::write(dir.path().join(file), "").unwrap();
-    }
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, text).unwrap();
-    promtool(&["check", "config", config.to_str().unwrap()]);
-
-    let discovery: BTreeMap<String, Yaml> = discovery.into_iter().collect();
     let expected: BTreeMap<String, Yaml> = [
         (
             "exporters".to_owned(),
@@ -156,18 +228,55 @@ fn kubernetes_config_is_valid() {
     .into();
     assert_eq!(discovery, expected);
 
-    // The exporters' job keeps only Services labelled metrics: "true".
-    let exporters = shipped["scrape_configs"]
-        .as_sequence()
+    let dir = tempfile::tempdir().unwrap();
+    const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+    let service_account = dir.path().join("serviceaccount");
+    std::fs::create_dir(&service_account).unwrap();
+    let ca = e2e::pki::TestCa::new("kubernetes").cert_pem();
+    std::fs::write(service_account.join("ca.crt"), ca).unwrap();
+    std::fs::write(service_account.join("token"), "token").unwrap();
+    let text = serde_yaml_ng::to_string(&derived)
+        .unwrap()
+        .replace(SERVICE_ACCOUNT, service_account.to_str().unwrap());
+    let derived: Yaml = serde_yaml_ng::from_str(&text).unwrap();
+    let config_file = dir.path().join("checked.yml");
+    std::fs::write(&config_file, &text).unwrap();
+    promtool(&["check", "config", config_file.to_str().unwrap()]);
+
+    let address = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let _prometheus = start_prometheus(&derived, dir.path(), address);
+    let targets = wait::until_async(PATIENCE, "the targets", || async {
+        let reply = prometheus_api(address, "/api/v1/targets?state=any").await?;
+        let active = reply["data"]["activeTargets"].as_array()?;
+        let dropped = reply["data"]["droppedTargets"].as_array()?;
+        (active.len() + dropped.len() == 7).then(|| reply["data"].clone())
+    })
+    .await;
+    let labels: BTreeSet<BTreeMap<String, String>> = targets["activeTargets"]
+        .as_array()
         .unwrap()
         .iter()
-        .find(|job| job["job_name"] == "exporters")
-        .unwrap();
-    let keep: Yaml = serde_yaml_ng::from_str(
-        "{source_labels: [__meta_kubernetes_service_label_metrics], regex: 'true', action: keep}",
-    )
-    .unwrap();
-    assert_eq!(exporters["relabel_configs"][0], keep);
+        .map(|target| serde_json::from_value(target["labels"].clone()).unwrap())
+        .collect();
+    let expected: BTreeSet<BTreeMap<String, String>> = [
+        json!({"job": "prometheus", "instance": "localhost:9090"}),
+        json!({"job": "node-exporter", "instance": "192.0.2.1:9100", "endpoint": "metrics",
+               "namespace": "monitoring", "service": "node-exporter",
+               "pod": "node-exporter-x7k2p", "node": "node-1"}),
+        json!({"job": "kube-state-metrics", "instance": "192.0.2.2:8080", "endpoint": "http-metrics"}),
+        json!({"job": "kube-state-metrics", "instance": "192.0.2.2:8081", "endpoint": "telemetry"}),
+        json!({"job": "redis-exporter", "instance": "192.0.2.3:9121", "endpoint": "metrics",
+               "namespace": "monitoring", "service": "redis-exporter", "pod": "redis-0",
+               "node": "node-1"}),
+        json!({"job": "kubelet", "instance": "192.0.2.10:10250", "node": "node-1",
+               "metrics_path": "/metrics/cadvisor"}),
+    ]
+    .into_iter()
+    .map(|labels| serde_json::from_value(labels).unwrap())
+    .collect();
+    assert_eq!(labels, expected);
+    let dropped = &targets["droppedTargets"][0]["discoveredLabels"];
+    assert_eq!(dropped["__meta_kubernetes_service_name"], "grafana");
 }
 
 #[test]
@@ -640,17 +749,7 @@ async fn prometheus_scrapes_every_exporter_and_every_query_finds_data() {
         without_test_settings(&shipped)
     );
     let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("prometheus.yml");
-    std::fs::write(&config, serde_yaml_ng::to_string(&derived).unwrap()).unwrap();
-    let _prometheus = Running::start_at(
-        &e2e::tools::path("prometheus"),
-        &[
-            &format!("--config.file={}", config.display()),
-            &format!("--storage.tsdb.path={}", data.path().join("tsdb").display()),
-            &format!("--web.listen-address={prometheus_addr}"),
-        ],
-        prometheus_addr,
-    );
+    let _prometheus = start_prometheus(&derived, data.path(), prometheus_addr);
 
     let target_count: usize = targets.values().map(Vec::len).sum();
     wait::until_async(PATIENCE, "every target up", || async {
