@@ -233,6 +233,75 @@ fn the_no_operator_overlay_has_no_operator_objects_and_the_others_do() {
     }
 }
 
+/// The alert and recording rules of `deploy/prometheus/rules/`, file by file
+/// in name order: the groups the PrometheusRule must carry.
+fn shipped_rule_groups() -> Vec<Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(deploy().join("prometheus/rules"))
+        .expect("deploy/prometheus/rules exists")
+        .map(|entry| entry.expect("rule files are listable").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no rule files in deploy/prometheus/rules"
+    );
+    files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).expect("rule files are readable");
+            let rules: Value = serde_yaml_ng::from_str(&text)
+                .unwrap_or_else(|e| panic!("{} is not YAML: {e}", file.display()));
+            rules["groups"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{} has no groups", file.display()))
+                .clone()
+        })
+        .collect()
+}
+
+/// The PrometheusRule is the rule files in the Operator's wrapping, so a
+/// cluster and a plain host alert alike. It is written from them (rerun with
+/// `UPDATE_GOLDEN=1` after changing a rule file) and checked here.
+#[test]
+fn the_prometheus_rule_carries_the_shipped_rule_files() {
+    let path = deploy().join("kubernetes/base/prometheusrule.yaml");
+    let groups = Value::Array(shipped_rule_groups());
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let rule = serde_json::json!({
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {
+                "name": "rust-exporters",
+                "labels": {"app.kubernetes.io/name": "rust-exporters"}
+            },
+            "spec": {"groups": groups}
+        });
+        let text = format!(
+            "# Written from deploy/prometheus/rules/*.yml by tests/tests/deploy_manifests.rs\n\
+             # (UPDATE_GOLDEN=1 cargo test -p e2e --test deploy_manifests): edit those files.\n{}",
+            serde_yaml_ng::to_string(&rule).expect("rules serialise")
+        );
+        std::fs::write(&path, text).expect("prometheusrule.yaml is writable");
+    }
+    let text = std::fs::read_to_string(&path)
+        .expect("prometheusrule.yaml exists (UPDATE_GOLDEN=1 writes it)");
+    let written: Value = serde_yaml_ng::from_str(&text).expect("prometheusrule.yaml is YAML");
+    assert!(
+        written["spec"]["groups"] == groups,
+        "prometheusrule.yaml differs from deploy/prometheus/rules: rerun with UPDATE_GOLDEN=1"
+    );
+    let base = renderings()
+        .iter()
+        .find(|r| r.name == "base")
+        .expect("the base renders");
+    let rendered: Vec<&Value> = base.of_kind("PrometheusRule").collect();
+    assert!(
+        rendered.len() == 1 && rendered[0]["spec"]["groups"] == groups,
+        "the base must render the one PrometheusRule: {rendered:?}"
+    );
+}
+
 /// The resources kube-state-exporter watches, as `(API group, plural)`, read
 /// from the `resources::ALL` table of its source.
 fn watched_resources() -> BTreeSet<(String, String)> {
