@@ -128,8 +128,9 @@ fn start_prometheus(config: &Yaml, dir: &Path, address: SocketAddr) -> Running {
 
 /// What Kubernetes discovery would find for each job of prometheus.yml, as
 /// static targets carrying the same meta labels: the node-exporter
-/// DaemonSet's and kube-state-metrics' Services (labelled with their
-/// app.kubernetes.io/name), redis-exporter's (named only by the Service),
+/// DaemonSet's and kube-state-exporter's Services (labelled with their
+/// app.kubernetes.io/name as deploy/kubernetes labels them), redis-exporter's
+/// (named only by the Service),
 /// Grafana's (not labelled metrics: "true"), and a node's kubelet. Addresses
 /// are from TEST-NET-1, where nothing answers.
 fn discovered_targets() -> BTreeMap<String, Yaml> {
@@ -159,15 +160,15 @@ fn discovered_targets() -> BTreeMap<String, Yaml> {
         ),
         endpoint(
             "192.0.2.2:8080",
-            "kube-state",
-            Some("kube-state-metrics"),
+            "kube-state-exporter",
+            Some("kube-state-exporter"),
             "http-metrics",
             "kube-state-0"
         ),
         endpoint(
             "192.0.2.2:8081",
-            "kube-state",
-            Some("kube-state-metrics"),
+            "kube-state-exporter",
+            Some("kube-state-exporter"),
             "telemetry",
             "kube-state-0"
         ),
