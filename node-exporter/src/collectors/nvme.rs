@@ -55,9 +55,10 @@ impl Nvme {
     fn new(root: PathBuf) -> Nvme {
         Nvme {
             root,
-            // procfs's pattern, unanchored as Go's FindStringSubmatch is:
-            // nvme0n1 on plain controllers, nvme0c0n1 under native multipath.
-            namespace: Regex::new(r"nvme\d+(?:c\d+)?n(\d+)").expect("a valid regex"),
+            // procfs 0.21's pattern (node_exporter 1.12), unanchored as Go's
+            // FindStringSubmatch is. It finds nvme0n1, and no longer the
+            // per-controller paths (nvme0c0n1) of native multipath.
+            namespace: Regex::new(r"nvme\d+n(\d+)").expect("a valid regex"),
         }
     }
 
@@ -228,12 +229,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_and_multipath_namespaces() {
+    fn namespaces_and_what_is_not_one() {
         let mut owned = namespace("nvme0n1", "2000\n");
-        owned.extend(namespace("nvme0c0n2", "3000\n"));
-        owned.push(("nvme0/nvme0c0n2/ana_state".into(), "optimized\n".into()));
-        // A generic character device node, not a namespace.
+        owned.extend(namespace("nvme0n2", "3000\n"));
+        owned.push(("nvme0/nvme0n2/ana_state".into(), "optimized\n".into()));
+        // A generic character device node and a multipath controller path.
         owned.push(("nvme0/ng0n1/dev".into(), "240:0\n".into()));
+        owned.extend(namespace("nvme0c0n3", "4000\n"));
         let text = collect(&files(&owned)).unwrap();
         for line in [
             "node_nvme_namespace_info{ana_state=\"unknown\",device=\"nvme0\",nsid=\"1\"} 1\n",
