@@ -69,9 +69,47 @@ impl DeviceFilter {
     }
 }
 
+/// The value for a flag that replaced a deprecated one. Upstream keeps the
+/// old name as a hidden flag of its own: its value stands in for the new
+/// flag's, with a warning at start-up, and giving both is an error. Names
+/// are without the leading `--`.
+pub fn replace_deprecated(
+    old: Option<&str>,
+    new: Option<&str>,
+    old_name: &str,
+    new_name: &str,
+) -> Result<Option<String>, String> {
+    match (old.filter(|value| !value.is_empty()), new) {
+        (None, new) => Ok(new.map(str::to_owned)),
+        (Some(old), None) => {
+            log::warn!("--{old_name} is DEPRECATED and will be removed in 2.0.0, use --{new_name}");
+            Ok(Some(old.to_owned()))
+        }
+        (Some(_), Some(_)) => Err(format!(
+            "--{old_name} and --{new_name} are mutually exclusive"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{DeviceFilter, FieldFilter};
+    use super::{DeviceFilter, FieldFilter, replace_deprecated};
+
+    #[test]
+    fn deprecated_names_stand_in_for_new_ones() {
+        let resolve = |old, new| replace_deprecated(old, new, "x.old", "x.new");
+        assert_eq!(resolve(Some("^a"), None).unwrap().as_deref(), Some("^a"));
+        assert_eq!(resolve(None, Some("^b")).unwrap().as_deref(), Some("^b"));
+        assert_eq!(
+            resolve(Some(""), Some("^b")).unwrap().as_deref(),
+            Some("^b")
+        );
+        assert_eq!(resolve(None, None).unwrap(), None);
+        assert_eq!(
+            resolve(Some("^a"), Some("^b")).unwrap_err(),
+            "--x.old and --x.new are mutually exclusive"
+        );
+    }
 
     #[test]
     fn field_filter_answers_the_same_from_its_memory() {

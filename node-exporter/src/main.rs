@@ -213,12 +213,19 @@ mod tests {
     fn deprecated_flag_names_still_work() {
         let (parsed, _) = parse(&["--collector.filesystem.ignored-mount-points=^/x"]);
         assert_eq!(
-            parsed.collectors.filesystem.mount_points_exclude.as_deref(),
+            parsed
+                .collectors
+                .filesystem
+                .old_mount_points_exclude
+                .as_deref(),
             Some("^/x")
         );
         let (parsed, _) = parse(&["--collector.netdev.device-blacklist=^veth"]);
         assert_eq!(parsed.collectors.netdev.device_exclude, "^veth");
         let (parsed, _) = parse(&["--collector.diskstats.ignored-devices=^ram"]);
-        assert_eq!(parsed.collectors.diskstats.device_exclude, "^ram");
+        assert_eq!(
+            parsed.collectors.diskstats.old_device_exclude.as_deref(),
+            Some("^ram")
+        );
     }
 }

@@ -47,6 +47,7 @@ pub const REGISTRATION: Registration = Registration {
             guest: !flags.no_guest,
             info,
             info_frequency: context.enabled.contains(&"cpufreq"),
+            parse_cpuinfo: cpuinfo_parser(std::env::consts::ARCH),
             flags_include,
             bugs_include,
             isolated: context.paths.sys("devices/system/cpu/isolated"),
@@ -94,6 +95,7 @@ struct Cpu {
     guest: bool,
     info: bool,
     info_frequency: bool,
+    parse_cpuinfo: CpuInfoParser,
     flags_include: Option<Regex>,
     bugs_include: Option<Regex>,
     isolated: PathBuf,
@@ -187,7 +189,7 @@ impl Cpu {
     }
 
     fn update_info(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let processors = parse_cpuinfo(&read(&self.cpuinfo)?)
+        let processors = (self.parse_cpuinfo)(&read(&self.cpuinfo)?)
             .map_err(|e| CollectError::parse(&self.cpuinfo, e))?;
         let info = out.family(
             "node_cpu_info",
@@ -197,16 +199,16 @@ impl Cpu {
         for p in &processors {
             info.sample(
                 &[
-                    ("package", p.get("physical id")),
-                    ("core", p.get("core id")),
-                    ("cpu", &p.processor),
-                    ("vendor", p.get_either("vendor", "vendor_id")),
-                    ("family", p.get("cpu family")),
-                    ("model", p.get("model")),
-                    ("model_name", p.get("model name")),
-                    ("microcode", p.get("microcode")),
-                    ("stepping", p.get("stepping")),
-                    ("cachesize", p.get("cache size")),
+                    ("package", &p.physical_id),
+                    ("core", &p.core_id),
+                    ("cpu", &p.processor.to_string()),
+                    ("vendor", &p.vendor),
+                    ("family", &p.family),
+                    ("model", &p.model),
+                    ("model_name", &p.model_name),
+                    ("microcode", &p.microcode),
+                    ("stepping", &p.stepping),
+                    ("cachesize", &p.cache_size),
                 ],
                 1.0,
             );
@@ -218,43 +220,38 @@ impl Cpu {
                 MetricType::Gauge,
             );
             for p in &processors {
-                let mhz: f64 = p.get("cpu MHz").trim().parse().unwrap_or(0.0);
                 frequency.sample(
                     &[
-                        ("package", p.get("physical id")),
-                        ("core", p.get("core id")),
-                        ("cpu", &p.processor),
+                        ("package", &p.physical_id),
+                        ("core", &p.core_id),
+                        ("cpu", &p.processor.to_string()),
                     ],
-                    mhz * 1e6,
+                    p.mhz * 1e6,
                 );
             }
         }
         let first = processors.first();
-        for (regex, field, name, label, help) in [
+        for (regex, tokens, name, label, help) in [
             (
                 &self.flags_include,
-                "flags",
+                first.map(|p| &p.flags),
                 "node_cpu_flag_info",
                 "flag",
                 "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.",
             ),
             (
                 &self.bugs_include,
-                "bugs",
+                first.map(|p| &p.bugs),
                 "node_cpu_bug_info",
                 "bug",
                 "The `bugs` field of CPU information from /proc/cpuinfo taken from the first core.",
             ),
         ] {
-            let (Some(regex), Some(first)) = (regex, first) else {
+            let (Some(regex), Some(tokens)) = (regex, tokens) else {
                 continue;
             };
             let family = out.family(name, help, MetricType::Gauge);
-            for token in first
-                .get(field)
-                .split_whitespace()
-                .filter(|t| regex.is_match(t))
-            {
+            for token in tokens.split_whitespace().filter(|t| regex.is_match(t)) {
                 family.sample(&[(label, token)], 1.0);
             }
         }
@@ -377,58 +374,299 @@ fn parse_cpu_list(text: &str) -> Result<Vec<u32>, String> {
     Ok(cpus)
 }
 
-/// One processor block of /proc/cpuinfo.
-struct Processor {
-    processor: String,
-    fields: HashMap<String, String>,
+/// What node_exporter takes from one processor of /proc/cpuinfo (procfs'
+/// `CPUInfo`, the fields its metrics use).
+#[derive(Debug, Default, Clone, PartialEq)]
+struct CpuInfo {
+    processor: u32,
+    vendor: String,
+    family: String,
+    model: String,
+    model_name: String,
+    microcode: String,
+    stepping: String,
+    cache_size: String,
+    physical_id: String,
+    core_id: String,
+    mhz: f64,
+    flags: String,
+    bugs: String,
 }
 
-impl Processor {
-    fn get(&self, key: &str) -> &str {
-        self.fields.get(key).map_or("", String::as_str)
-    }
+type CpuInfoParser = fn(&str) -> Result<Vec<CpuInfo>, String>;
 
-    fn get_either(&self, first: &str, second: &str) -> &str {
-        self.fields
-            .get(first)
-            .or_else(|| self.fields.get(second))
-            .map_or("", String::as_str)
+/// Each architecture's kernel writes its own /proc/cpuinfo layout; procfs
+/// picks the parser by the architecture it was built for, and so do we.
+/// Elsewhere (MIPS, LoongArch...) the info metrics fail, as with procfs'
+/// fallback parser.
+fn cpuinfo_parser(arch: &str) -> CpuInfoParser {
+    match arch {
+        "x86" | "x86_64" => parse_cpuinfo_x86,
+        "arm" | "aarch64" => parse_cpuinfo_arm,
+        "powerpc64" => parse_cpuinfo_ppc,
+        "s390x" => parse_cpuinfo_s390x,
+        "riscv64" => parse_cpuinfo_riscv,
+        _ => |_| {
+            Err(format!(
+                "parsing /proc/cpuinfo is not implemented on {}",
+                std::env::consts::ARCH
+            ))
+        },
     }
 }
 
-/// The x86 layout: `key<tabs>: value` lines, a `processor` line opening each
-/// block. Values keep everything after the first ": ".
-fn parse_cpuinfo(text: &str) -> Result<Vec<Processor>, String> {
-    let mut processors: Vec<Processor> = Vec::new();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+/// The lines after the first non-empty one, and that first line.
+fn first_line(text: &str) -> (&str, std::str::Lines<'_>) {
+    let mut lines = text.lines();
+    let first = lines.by_ref().find(|l| !l.trim().is_empty()).unwrap_or("");
+    (first, lines)
+}
+
+/// A `key<blanks>: value` line as procfs splits it: the key trimmed, the
+/// value everything after the first ": " (empty after a bare ':').
+fn key_value(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line
+        .split_once(": ")
+        .or_else(|| line.split_once(':').map(|(k, _)| (k, "")))?;
+    Some((key.trim(), value))
+}
+
+fn processor_number(value: &str) -> Result<u32, String> {
+    crate::procfs::parse_int_any_base(value)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| format!("invalid processor number {value:?}"))
+}
+
+fn float(key: &str, value: &str) -> Result<f64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("invalid {key} {value:?}"))
+}
+
+/// The first run of digits and dots, as in "2200.000000MHz".
+fn clock_mhz(key: &str, value: &str) -> Result<f64, String> {
+    let start = value
+        .find(|c: char| c.is_ascii_digit() || c == '.')
+        .unwrap_or(value.len());
+    let rest = &value[start..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    float(key, &rest[..end])
+}
+
+fn invalid(first: &str) -> String {
+    format!("invalid cpuinfo file: {first:?}")
+}
+
+/// The current processor, or an error for a field that comes before any.
+fn current<'a>(cpus: &'a mut [CpuInfo], line: &str) -> Result<&'a mut CpuInfo, String> {
+    cpus.last_mut()
+        .ok_or_else(|| format!("{line:?} before any processor"))
+}
+
+/// x86: `processor` lines open blocks of `key<tabs>: value` lines.
+fn parse_cpuinfo_x86(text: &str) -> Result<Vec<CpuInfo>, String> {
+    let (first, lines) = first_line(text);
     if !first.starts_with("processor") || !first.contains(':') {
-        return Err(format!("invalid cpuinfo file: {first:?}"));
+        return Err(invalid(first));
     }
-    for line in text.lines() {
-        let Some((key, value)) = line
-            .split_once(": ")
-            .or_else(|| line.split_once(':').map(|(k, _)| (k, "")))
-        else {
+    let mut cpus = Vec::new();
+    for line in std::iter::once(first).chain(lines) {
+        let Some((key, value)) = key_value(line) else {
             continue;
         };
-        let key = key.trim();
         if key == "processor" {
-            let id: u32 = value
-                .trim()
-                .parse()
-                .map_err(|_| format!("invalid processor line {line:?}"))?;
-            processors.push(Processor {
-                processor: id.to_string(),
-                fields: HashMap::new(),
+            cpus.push(CpuInfo {
+                processor: processor_number(value)?,
+                ..CpuInfo::default()
             });
-        } else if let Some(current) = processors.last_mut() {
-            if key == "cpu MHz" && value.trim().parse::<f64>().is_err() {
-                return Err(format!("invalid cpu MHz {value:?}"));
-            }
-            current.fields.insert(key.to_owned(), value.to_owned());
+            continue;
+        }
+        let cpu = current(&mut cpus, line)?;
+        match key {
+            "vendor" | "vendor_id" => cpu.vendor = value.to_owned(),
+            "cpu family" => cpu.family = value.to_owned(),
+            "model" => cpu.model = value.to_owned(),
+            "model name" => cpu.model_name = value.to_owned(),
+            "stepping" => cpu.stepping = value.to_owned(),
+            "microcode" => cpu.microcode = value.to_owned(),
+            "cpu MHz" => cpu.mhz = float(key, value)?,
+            "cache size" => cpu.cache_size = value.to_owned(),
+            "physical id" => cpu.physical_id = value.to_owned(),
+            "core id" => cpu.core_id = value.to_owned(),
+            "flags" => cpu.flags = value.to_owned(),
+            "bugs" => cpu.bugs = value.to_owned(),
+            _ => {}
         }
     }
-    Ok(processors)
+    Ok(cpus)
+}
+
+/// ARM: one block per `processor` with its BogoMIPS; one `Features` line
+/// (the last one wins) becomes every processor's flags. 32-bit kernels open
+/// with a `Processor : <model name>` line shared by all processors, and a
+/// uniprocessor one may have no `processor` line at all.
+fn parse_cpuinfo_arm(text: &str) -> Result<Vec<CpuInfo>, String> {
+    let (first, lines) = first_line(text);
+    let (first_key, first_value) = key_value(first).ok_or_else(|| invalid(first))?;
+    if !first.starts_with(['P', 'p']) || !first[1..].starts_with("rocessor") {
+        return Err(invalid(first));
+    }
+    let mut common = CpuInfo::default();
+    let mut cpus = Vec::new();
+    if first_key == "Processor" {
+        common.model_name = first_value.to_owned();
+    } else {
+        cpus.push(CpuInfo {
+            processor: processor_number(first_value)?,
+            ..CpuInfo::default()
+        });
+    }
+    let mut features = None;
+    for line in lines {
+        let Some((key, value)) = key_value(line) else {
+            continue;
+        };
+        match key {
+            "processor" => cpus.push(CpuInfo {
+                processor: processor_number(value)?,
+                ..common.clone()
+            }),
+            "BogoMIPS" => {
+                float(key, value)?;
+                if cpus.is_empty() {
+                    cpus.push(common.clone());
+                }
+            }
+            "Features" => features = Some(value),
+            "model name" => current(&mut cpus, line)?.model_name = value.to_owned(),
+            _ => {}
+        }
+    }
+    let features = features.ok_or("no Features line")?;
+    for cpu in &mut cpus {
+        cpu.flags = features.to_owned();
+    }
+    Ok(cpus)
+}
+
+/// s390x: a header shared by all processors (vendor, features, one
+/// `processor N:` line each), then one block per `cpu number` with its
+/// topology and clock.
+fn parse_cpuinfo_s390x(text: &str) -> Result<Vec<CpuInfo>, String> {
+    let (first, mut lines) = first_line(text);
+    let (_, vendor) = key_value(first)
+        .filter(|_| first.starts_with("vendor_id"))
+        .ok_or_else(|| invalid(first))?;
+    let mut common = CpuInfo {
+        vendor: vendor.to_owned(),
+        ..CpuInfo::default()
+    };
+    let mut cpus = Vec::new();
+    for line in lines.by_ref() {
+        if line.starts_with("cpu number") {
+            break;
+        }
+        match key_value(line) {
+            Some(("features", value)) => common.flags = value.to_owned(),
+            Some((key @ "bogomips per cpu", value)) => {
+                float(key, value)?;
+            }
+            _ => {}
+        }
+        if let Some(rest) = line.strip_prefix("processor") {
+            let number = rest
+                .split_once(':')
+                .map(|(n, _)| n.trim())
+                .filter(|n| rest.starts_with(char::is_whitespace) && !n.is_empty())
+                .ok_or_else(|| invalid(first))?;
+            cpus.push(CpuInfo {
+                processor: processor_number(number)?,
+                ..common.clone()
+            });
+        }
+    }
+    let mut index = 0;
+    for line in lines {
+        let Some((key, value)) = key_value(line) else {
+            continue;
+        };
+        if key == "cpu number" {
+            index += 1;
+            continue;
+        }
+        let field = match key {
+            "cpu MHz dynamic" | "physical id" | "core id" => key,
+            _ => continue,
+        };
+        let cpu = cpus
+            .get_mut(index)
+            .ok_or_else(|| format!("more cpu number blocks than processors at {line:?}"))?;
+        match field {
+            "cpu MHz dynamic" => cpu.mhz = clock_mhz(key, value.trim())?,
+            "physical id" => cpu.physical_id = value.to_owned(),
+            _ => cpu.core_id = value.to_owned(),
+        }
+    }
+    Ok(cpus)
+}
+
+/// POWER: `processor` blocks naming the CPU (`cpu`, as the vendor) and its
+/// `clock` ("2200.000000MHz").
+fn parse_cpuinfo_ppc(text: &str) -> Result<Vec<CpuInfo>, String> {
+    let (first, lines) = first_line(text);
+    if !first.starts_with("processor") || !first.contains(':') {
+        return Err(invalid(first));
+    }
+    let mut cpus = Vec::new();
+    for line in std::iter::once(first).chain(lines) {
+        let Some((key, value)) = key_value(line) else {
+            continue;
+        };
+        match key {
+            "processor" => cpus.push(CpuInfo {
+                processor: processor_number(value)?,
+                ..CpuInfo::default()
+            }),
+            "cpu" => current(&mut cpus, line)?.vendor = value.to_owned(),
+            "clock" => current(&mut cpus, line)?.mhz = clock_mhz(key, value.trim())?,
+            _ => {}
+        }
+    }
+    Ok(cpus)
+}
+
+/// RISC-V: `processor` blocks with the `hart` (as the core) and the `isa`
+/// string (as the model name). procfs indexes processors by their number,
+/// so numbers must run 0, 1, 2...
+fn parse_cpuinfo_riscv(text: &str) -> Result<Vec<CpuInfo>, String> {
+    let (first, lines) = first_line(text);
+    if !first.starts_with("processor") || !first.contains(':') {
+        return Err(invalid(first));
+    }
+    let mut cpus: Vec<CpuInfo> = Vec::new();
+    for line in std::iter::once(first).chain(lines) {
+        let Some((key, value)) = key_value(line) else {
+            continue;
+        };
+        match key {
+            "processor" => {
+                let processor = processor_number(value)?;
+                if processor as usize != cpus.len() && !cpus.is_empty() {
+                    return Err(format!("processor {processor} out of order"));
+                }
+                cpus.push(CpuInfo {
+                    processor,
+                    ..CpuInfo::default()
+                });
+            }
+            "hart" => current(&mut cpus, line)?.core_id = value.to_owned(),
+            "isa" => current(&mut cpus, line)?.model_name = value.to_owned(),
+            _ => {}
+        }
+    }
+    Ok(cpus)
 }
 
 #[cfg(test)]
@@ -444,16 +682,154 @@ mod tests {
     }
 
     #[test]
-    fn cpuinfo_blocks() {
-        let text = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme\ncpu MHz\t\t: 2400.000\n\n\
+    fn cpuinfo_x86() {
+        let text = "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n\
+                    model name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz\nstepping\t: 7\n\
+                    microcode\t: 0x5003604\ncpu MHz\t\t: 2095.076\ncache size\t: 28160 KB\n\
+                    physical id\t: 0\ncore id\t\t: 3\nflags\t\t: fpu vme de\nbugs\t\t: spectre_v1 mds\n\n\
                     processor\t: 1\nvendor_id\t: GenuineIntel\n";
-        let processors = parse_cpuinfo(text).unwrap();
-        assert_eq!(processors.len(), 2);
-        assert_eq!(processors[0].get("vendor_id"), "GenuineIntel");
-        assert_eq!(processors[0].get("flags"), "fpu vme");
-        assert_eq!(processors[1].processor, "1");
-        assert!(parse_cpuinfo("garbage\n").is_err());
-        assert!(parse_cpuinfo("processor : x\n").is_err());
-        assert!(parse_cpuinfo("processor : 0\ncpu MHz : fast\n").is_err());
+        let cpus = parse_cpuinfo_x86(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[0].vendor, "GenuineIntel");
+        assert_eq!(cpus[0].core_id, "3");
+        assert_eq!(cpus[0].mhz, 2095.076);
+        assert_eq!(cpus[0].flags, "fpu vme de");
+        assert_eq!(cpus[0].bugs, "spectre_v1 mds");
+        assert_eq!(cpus[1].processor, 1);
+        for bad in [
+            "garbage\n",
+            "processor : x\n",
+            "processor : 0\ncpu MHz : fast\n",
+            "",
+        ] {
+            assert!(parse_cpuinfo_x86(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpuinfo_arm64() {
+        let text = "processor\t: 0\nBogoMIPS\t: 50.00\n\
+                    Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid\n\
+                    CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\n\
+                    CPU part\t: 0xd0c\nCPU revision\t: 1\n\n\
+                    processor\t: 1\nBogoMIPS\t: 50.00\n\
+                    Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid\n\
+                    CPU implementer\t: 0x41\nCPU architecture: 8\n";
+        let cpus = parse_cpuinfo_arm(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[1].processor, 1);
+        assert_eq!(cpus[1].model_name, "");
+        assert_eq!(
+            cpus[1].flags,
+            "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid"
+        );
+    }
+
+    #[test]
+    fn cpuinfo_armv7() {
+        // A 32-bit kernel names the model once, before the processors.
+        let text = "Processor\t: ARMv7 Processor rev 5 (v7l)\nprocessor\t: 0\nBogoMIPS\t: 38.40\n\n\
+                    processor\t: 1\nBogoMIPS\t: 38.40\n\n\
+                    Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt\n\
+                    Hardware\t: BCM2835\nRevision\t: a01041\n";
+        let cpus = parse_cpuinfo_arm(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[0].model_name, "ARMv7 Processor rev 5 (v7l)");
+        assert_eq!(cpus[1].processor, 1);
+        assert!(cpus[1].flags.starts_with("half thumb"));
+        // A uniprocessor one may have no processor line at all.
+        let single = "Processor\t: ARMv6-compatible processor rev 7 (v6l)\nBogoMIPS\t: 697.95\n\
+                      Features\t: half thumb fastmult vfp edsp java tls\n";
+        let cpus = parse_cpuinfo_arm(single).unwrap();
+        assert_eq!(cpus.len(), 1);
+        assert_eq!(cpus[0].processor, 0);
+        for bad in [
+            "",
+            "cpu : 0\n",
+            "processor : 0\nBogoMIPS : 50.00\n",
+            "processor : 0\nBogoMIPS : fast\nFeatures : fp\n",
+            "Processor : ARMv7\nmodel name : x\nFeatures : fp\n",
+        ] {
+            assert!(parse_cpuinfo_arm(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpuinfo_ppc64le() {
+        let text = "processor\t: 0\ncpu\t\t: POWER9 (architected), altivec supported\n\
+                    clock\t\t: 2166.000000MHz\nrevision\t: 2.2 (pvr 004e 1202)\n\n\
+                    processor\t: 8\ncpu\t\t: POWER9 (architected), altivec supported\n\
+                    clock\t\t: 3800.000000MHz\nrevision\t: 2.2 (pvr 004e 1202)\n\n\
+                    timebase\t: 512000000\nplatform\t: pSeries\nmodel\t\t: IBM,9009-42A\n";
+        let cpus = parse_cpuinfo_ppc(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[1].processor, 8);
+        assert_eq!(cpus[1].vendor, "POWER9 (architected), altivec supported");
+        assert_eq!(cpus[0].mhz, 2166.0);
+        assert_eq!(cpus[1].mhz, 3800.0);
+        assert_eq!(cpus[0].model, "");
+        for bad in ["", "cpu : POWER9\n", "processor : 0\nclock : unknown\n"] {
+            assert!(parse_cpuinfo_ppc(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpuinfo_s390x() {
+        let text = "vendor_id       : IBM/S390\n# processors    : 2\nbogomips per cpu: 3033.00\n\
+                    max thread id   : 0\nfeatures\t: esan3 zarch stfle msa ldisp eimm dfp edat te vx sie\n\
+                    cache0          : level=1 type=Data scope=Private size=128K line_size=256\n\
+                    processor 0: version = FF,  identification = 0133E8,  machine = 8561\n\
+                    processor 1: version = FF,  identification = 0133E8,  machine = 8561\n\n\
+                    cpu number      : 0\nphysical id     : 1\ncore id         : 0\nbook id         : 1\n\
+                    siblings        : 2\ncpu cores       : 2\ncpu MHz dynamic : 5200\ncpu MHz static  : 5200\n\n\
+                    cpu number      : 1\nphysical id     : 1\ncore id         : 1\nbook id         : 1\n\
+                    cpu MHz dynamic : 5200\n";
+        let cpus = parse_cpuinfo_s390x(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[0].vendor, "IBM/S390");
+        assert_eq!(cpus[1].processor, 1);
+        assert_eq!(cpus[1].core_id, "1");
+        assert_eq!(cpus[1].physical_id, "1");
+        assert_eq!(cpus[1].mhz, 5200.0);
+        assert!(cpus[0].flags.starts_with("esan3 zarch"));
+        for bad in [
+            "",
+            "processor 0: version = FF\n",
+            "vendor_id : IBM/S390\nprocessor x: version = FF\n",
+            "vendor_id : IBM/S390\nbogomips per cpu: many\n",
+            "vendor_id : IBM/S390\nprocessor 0: v\ncpu number : 0\ncpu MHz dynamic : fast\n",
+            // More cpu blocks than processors.
+            "vendor_id : IBM/S390\nprocessor 0: v\ncpu number : 0\ncpu number : 1\ncore id : 1\n",
+        ] {
+            assert!(parse_cpuinfo_s390x(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpuinfo_riscv() {
+        let text = "processor\t: 0\nhart\t\t: 1\nisa\t\t: rv64imafdc_zicntr_zicsr_zifencei_zihpm\n\
+                    mmu\t\t: sv39\nuarch\t\t: sifive,u74-mc\n\n\
+                    processor\t: 1\nhart\t\t: 2\nisa\t\t: rv64imafdc_zicntr_zicsr_zifencei_zihpm\n\
+                    mmu\t\t: sv39\n";
+        let cpus = parse_cpuinfo_riscv(text).unwrap();
+        assert_eq!(cpus.len(), 2);
+        assert_eq!(cpus[1].core_id, "2");
+        assert_eq!(cpus[0].model_name, "rv64imafdc_zicntr_zicsr_zifencei_zihpm");
+        for bad in [
+            "",
+            "hart : 1\n",
+            "processor : 0\nprocessor : 5\n",
+            "processor : -1\n",
+        ] {
+            assert!(parse_cpuinfo_riscv(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpuinfo_parser_by_architecture() {
+        let arm = "processor : 0\nBogoMIPS : 50.00\nFeatures : fp asimd\n";
+        assert!(cpuinfo_parser("aarch64")(arm).is_ok());
+        assert!(cpuinfo_parser("x86_64")("processor : 0\n").is_ok());
+        assert!(cpuinfo_parser("mips")("system type : x\n").is_err());
     }
 }

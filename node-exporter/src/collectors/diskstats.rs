@@ -7,15 +7,23 @@ use std::path::{Path, PathBuf};
 use exporter_kit::exposition::{MetricSet, MetricType};
 
 use crate::collector::{CollectError, Collector, Registration, read};
-use crate::device_filter::DeviceFilter;
+use crate::device_filter::{DeviceFilter, replace_deprecated};
 
 pub const REGISTRATION: Registration = Registration {
     name: "diskstats",
     enabled_by_default: true,
     build: |context| {
         let flags = &context.flags.diskstats;
+        // clap does not say whether a defaulted flag was given, so the
+        // default is taken as not given.
+        let exclude = replace_deprecated(
+            flags.old_device_exclude.as_deref(),
+            Some(flags.device_exclude.as_str()).filter(|e| *e != DEFAULT_DEVICE_EXCLUDE),
+            "collector.diskstats.ignored-devices",
+            "collector.diskstats.device-exclude",
+        )?;
         let filter = DeviceFilter::new(
-            &flags.device_exclude,
+            exclude.as_deref().unwrap_or(DEFAULT_DEVICE_EXCLUDE),
             &flags.device_include,
             "--collector.diskstats",
         )?;
@@ -28,6 +36,8 @@ pub const REGISTRATION: Registration = Registration {
     },
 };
 
+const DEFAULT_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
@@ -35,11 +45,17 @@ pub struct Flags {
     #[arg(
         id = "collector.diskstats.device-exclude",
         long = "collector.diskstats.device-exclude",
-        alias = "collector.diskstats.ignored-devices",
         value_name = "REGEX",
-        default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
+        default_value = DEFAULT_DEVICE_EXCLUDE
     )]
     pub device_exclude: String,
+    #[arg(
+        id = "collector.diskstats.ignored-devices",
+        long = "collector.diskstats.ignored-devices",
+        value_name = "REGEX",
+        hide = true
+    )]
+    pub old_device_exclude: Option<String>,
     /// Regexp of diskstats devices to include (mutually exclusive to device-exclude).
     #[arg(
         id = "collector.diskstats.device-include",

@@ -17,6 +17,7 @@ use exporter_kit::exposition::{MetricSet, MetricType};
 use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
+use crate::device_filter::replace_deprecated;
 
 pub const REGISTRATION: Registration = Registration {
     name: "filesystem",
@@ -46,10 +47,16 @@ pub struct Flags {
     #[arg(
         id = "collector.filesystem.mount-points-exclude",
         long = "collector.filesystem.mount-points-exclude",
-        alias = "collector.filesystem.ignored-mount-points",
         value_name = "REGEX"
     )]
     pub mount_points_exclude: Option<String>,
+    #[arg(
+        id = "collector.filesystem.ignored-mount-points",
+        long = "collector.filesystem.ignored-mount-points",
+        value_name = "REGEX",
+        hide = true
+    )]
+    pub old_mount_points_exclude: Option<String>,
     /// Regexp of mount points to include for filesystem collector. (mutually exclusive to mount-points-exclude)
     #[arg(
         id = "collector.filesystem.mount-points-include",
@@ -61,10 +68,16 @@ pub struct Flags {
     #[arg(
         id = "collector.filesystem.fs-types-exclude",
         long = "collector.filesystem.fs-types-exclude",
-        alias = "collector.filesystem.ignored-fs-types",
         value_name = "REGEX"
     )]
     pub fs_types_exclude: Option<String>,
+    #[arg(
+        id = "collector.filesystem.ignored-fs-types",
+        long = "collector.filesystem.ignored-fs-types",
+        value_name = "REGEX",
+        hide = true
+    )]
+    pub old_fs_types_exclude: Option<String>,
     /// Regexp of filesystem types to include for filesystem collector. (mutually exclusive to fs-types-exclude)
     #[arg(
         id = "collector.filesystem.fs-types-include",
@@ -129,15 +142,27 @@ impl Filter {
 }
 
 fn filters(flags: &Flags) -> Result<(Filter, Filter), String> {
+    let mount_points_exclude = replace_deprecated(
+        flags.old_mount_points_exclude.as_deref(),
+        flags.mount_points_exclude.as_deref(),
+        "collector.filesystem.ignored-mount-points",
+        "collector.filesystem.mount-points-exclude",
+    )?;
+    let fs_types_exclude = replace_deprecated(
+        flags.old_fs_types_exclude.as_deref(),
+        flags.fs_types_exclude.as_deref(),
+        "collector.filesystem.ignored-fs-types",
+        "collector.filesystem.fs-types-exclude",
+    )?;
     Ok((
         Filter::new(
-            &flags.mount_points_exclude,
+            &mount_points_exclude,
             &flags.mount_points_include,
             DEFAULT_MOUNT_POINTS_EXCLUDE,
             "mount-points",
         )?,
         Filter::new(
-            &flags.fs_types_exclude,
+            &fs_types_exclude,
             &flags.fs_types_include,
             DEFAULT_FS_TYPES_EXCLUDE,
             "fs-types",
@@ -655,8 +680,10 @@ mod tests {
     fn default_filters() {
         let flags = Flags {
             mount_points_exclude: None,
+            old_mount_points_exclude: None,
             mount_points_include: None,
             fs_types_exclude: None,
+            old_fs_types_exclude: None,
             fs_types_include: None,
             mount_timeout: Duration::from_secs(5),
             stat_workers: 4,
@@ -674,9 +701,36 @@ mod tests {
         let both = Flags {
             mount_points_include: Some("a".into()),
             mount_points_exclude: Some("b".into()),
-            ..flags
+            ..flags.clone()
         };
         assert!(filters(&both).is_err());
+    }
+
+    #[test]
+    fn deprecated_exclude_flags_stand_in_for_the_new_ones() {
+        let flags = Flags {
+            mount_points_exclude: None,
+            old_mount_points_exclude: Some("^/scratch".into()),
+            mount_points_include: None,
+            fs_types_exclude: None,
+            old_fs_types_exclude: Some("^tmpfs$".into()),
+            fs_types_include: None,
+            mount_timeout: Duration::from_secs(5),
+            stat_workers: 4,
+        };
+        let (mount_points, fs_types) = filters(&flags).unwrap();
+        assert!(mount_points.ignored("/scratch/a") && !mount_points.ignored("/proc"));
+        assert!(fs_types.ignored("tmpfs") && !fs_types.ignored("cgroup2"));
+        let both = Flags {
+            fs_types_exclude: Some("^nfs$".into()),
+            ..flags
+        };
+        assert_eq!(
+            filters(&both).err().as_deref(),
+            Some(
+                "--collector.filesystem.ignored-fs-types and --collector.filesystem.fs-types-exclude are mutually exclusive"
+            )
+        );
     }
 
     /// A stat function that hangs on paths containing "stuck" until the
