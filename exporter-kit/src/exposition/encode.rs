@@ -208,19 +208,23 @@ fn needs_escape(bytes: &[u8], quote: bool) -> bool {
         let x = word ^ (ONES * u64::from(byte));
         x.wrapping_sub(ONES) & !x & HIGHS != 0
     };
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
+    let holds_special = |word: u64| {
+        has_byte(word, b'\\') || has_byte(word, b'\n') || (quote && has_byte(word, b'"'))
+    };
+    let word_at = |start: usize| {
         let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
-        if has_byte(word, b'\\') || has_byte(word, b'\n') || (quote && has_byte(word, b'"')) {
-            return true;
-        }
+        word.copy_from_slice(&bytes[start..start + 8]);
+        u64::from_ne_bytes(word)
+    };
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .any(|&b| b == b'\\' || b == b'\n' || (quote && b == b'"'));
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b == b'\\' || b == b'\n' || (quote && b == b'"'))
+    // Whole words, then the last eight bytes as one more word (overlapping
+    // the one before) instead of the tail byte by byte.
+    (0..bytes.len() / 8).any(|i| holds_special(word_at(i * 8)))
+        || holds_special(word_at(bytes.len() - 8))
 }
 
 /// Writes `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does, which is
@@ -246,7 +250,7 @@ pub fn write_float(out: &mut Vec<u8>, v: f64, openmetrics: bool) {
         out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
     } else if v.fract() == 0.0 && v.abs() < MAX_EXACT_INTEGER {
         write_integral_exponent(out, v as i64);
-    } else {
+    } else if !write_thousandths(out, v) {
         write_go_shortest(out, v);
     }
     if openmetrics && !out[start..].iter().any(|&b| b == b'.' || b == b'e') {
@@ -277,11 +281,58 @@ fn write_integral_exponent(out: &mut Vec<u8>, n: i64) {
         out.push(b'.');
         out.extend_from_slice(&digits[1..]);
     }
-    out.extend_from_slice(b"e+");
-    if exponent < 10 {
-        out.push(b'0');
+    // At most 18 for an i64: always two digits, as Go writes them.
+    out.extend_from_slice(&[
+        b'e',
+        b'+',
+        b'0' + (exponent / 10) as u8,
+        b'0' + (exponent % 10) as u8,
+    ]);
+}
+
+/// A value of a few thousandths in magnitude below 1e6 (CPU cores such as
+/// 0.25 or 1.5, the most common fractions in kube-state's output), written
+/// without the float-to-digits search; `false`, writing nothing, for any
+/// other value.
+///
+/// When `v` is the double nearest `k / 1000` (division is correctly rounded,
+/// so that is what `k as f64 / 1000.0 == v` checks), the decimal `k / 1000`
+/// round-trips to `v`; any other decimal with as few digits is a multiple of
+/// 0.001 at least 0.001 away, far beyond half an ulp of `v` below 1e6, so it
+/// is also the shortest, which is what Go writes. Below 1e6 and from 0.001 up,
+/// Go uses the `%f` layout.
+fn write_thousandths(out: &mut Vec<u8>, v: f64) -> bool {
+    if v.abs() >= 1e6 {
+        return false;
     }
-    out.extend_from_slice(itoa::Buffer::new().format(exponent).as_bytes());
+    let thousandths = (v * 1000.0).round();
+    if thousandths == 0.0 || thousandths / 1000.0 != v {
+        return false;
+    }
+    let thousandths = thousandths as i64;
+    if thousandths < 0 {
+        out.push(b'-');
+    }
+    let magnitude = thousandths.unsigned_abs();
+    out.extend_from_slice(itoa::Buffer::new().format(magnitude / 1000).as_bytes());
+    let fraction = magnitude % 1000;
+    if fraction != 0 {
+        let digits = [
+            b'0' + (fraction / 100) as u8,
+            b'0' + (fraction / 10 % 10) as u8,
+            b'0' + (fraction % 10) as u8,
+        ];
+        let significant = if fraction % 100 == 0 {
+            1
+        } else if fraction % 10 == 0 {
+            2
+        } else {
+            3
+        };
+        out.push(b'.');
+        out.extend_from_slice(&digits[..significant]);
+    }
+    true
 }
 
 /// Go's `'g'` verb with shortest precision: the shortest digits that round
@@ -440,6 +491,41 @@ mod tests {
         for &(v, want) in cases {
             assert_eq!(float(v, false), want, "{v:?}");
         }
+    }
+
+    #[test]
+    fn thousandths_are_written_as_the_digit_search_writes_them() {
+        let searched = |v: f64| {
+            let mut out = Vec::new();
+            write_go_shortest(&mut out, v);
+            String::from_utf8(out).unwrap()
+        };
+        let mut fast = 0;
+        // Every thousandth up to 200 and a spread up to 1e6, both signs, and
+        // the doubles right next to each (which must not take the fast path
+        // wrongly, or must agree when they do).
+        let thousandths = (1..200_000i64).chain((200_000..1_000_000_000).step_by(9_973));
+        for k in thousandths {
+            for sign in [1.0, -1.0] {
+                let exact = sign * k as f64 / 1000.0;
+                for v in [exact, exact.next_up(), exact.next_down()] {
+                    if v.fract() == 0.0 {
+                        continue;
+                    }
+                    let mut out = Vec::new();
+                    if write_thousandths(&mut out, v) {
+                        fast += 1;
+                        assert_eq!(String::from_utf8(out).unwrap(), searched(v), "{v:?}");
+                    }
+                }
+            }
+        }
+        assert!(fast > 300_000, "the fast path was taken {fast} times");
+        let mut out = Vec::new();
+        for v in [1e6 + 0.5, 0.0005, 0.1 + 0.2, 1.0 / 3.0] {
+            assert!(!write_thousandths(&mut out, v), "{v:?}");
+        }
+        assert!(out.is_empty());
     }
 
     #[test]
