@@ -139,6 +139,9 @@ pub struct Series<'a> {
     /// The identity labels, already written out: `a="x",b="y"`.
     identity: &'a [u8],
     config: &'a RenderConfig,
+    /// Where the family's first series wrote `name{identity` in `out`: the
+    /// rest copy it from there in one piece (a pod has a hundred series).
+    prefix: Option<std::ops::Range<usize>>,
 }
 
 /// The identity labels as they start every series of the object
@@ -175,6 +178,7 @@ impl<'a> Series<'a> {
             name,
             identity,
             config,
+            prefix: None,
         }
     }
 
@@ -201,14 +205,28 @@ impl<'a> Series<'a> {
     /// Adds one series with the given labels (after the identity labels).
     pub fn add(&mut self, labels: &[(&str, &str)], value: f64) {
         let out = &mut *self.out;
-        out.extend_from_slice(self.name.as_bytes());
-        if !self.identity.is_empty() || !labels.is_empty() {
-            out.push(b'{');
-            out.extend_from_slice(self.identity);
+        if self.identity.is_empty() {
+            out.extend_from_slice(self.name.as_bytes());
             for (i, (name, value)) in labels.iter().enumerate() {
-                if i > 0 || !self.identity.is_empty() {
-                    out.push(b',');
+                out.push(if i == 0 { b'{' } else { b',' });
+                write_label(out, name, value);
+            }
+            if !labels.is_empty() {
+                out.push(b'}');
+            }
+        } else {
+            match &self.prefix {
+                Some(prefix) => out.extend_from_within(prefix.clone()),
+                None => {
+                    let start = out.len();
+                    out.extend_from_slice(self.name.as_bytes());
+                    out.push(b'{');
+                    out.extend_from_slice(self.identity);
+                    self.prefix = Some(start..out.len());
                 }
+            }
+            for (name, value) in labels {
+                out.push(b',');
                 write_label(out, name, value);
             }
             out.push(b'}');

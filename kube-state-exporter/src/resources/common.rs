@@ -6,6 +6,8 @@
 //! The generators here (`fn(&K, &mut Series)`) go straight into the family
 //! tables; the other helpers are for the resources' own generators.
 
+use std::borrow::Cow;
+
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 
@@ -340,6 +342,17 @@ impl Decimal<'_> {
 }
 
 // --- Resource names --------------------------------------------------------
+
+/// A resource name as the `resource` label carries it, sanitised
+/// (`ephemeral-storage` → `ephemeral_storage`). The one native name with a
+/// dash is spelled out, as every pod's requests and every node's capacity
+/// have it and sanitising would allocate each time.
+pub(super) fn resource_label(name: &str) -> Cow<'_, str> {
+    match name {
+        "ephemeral-storage" => Cow::Borrowed("ephemeral_storage"),
+        other => crate::labels::sanitize(other),
+    }
+}
 
 /// Kubernetes' extended resources as KSM tells them: a name outside the
 /// native ones (no domain, or in the `kubernetes.io/` domain), not itself a

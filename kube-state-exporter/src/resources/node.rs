@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::Resource;
 use super::common::{
     annotations, conditions_by_type, created, deletion_timestamp, flag, is_extended_resource,
-    labels, one_per_entry, quantity_milli_value,
+    labels, one_per_entry, quantity_milli_value, resource_label,
 };
 use crate::family::{Family, Series, experimental, stable};
 
@@ -203,7 +203,7 @@ fn node_resources(series: &mut Series<'_>, resources: Option<&BTreeMap<String, Q
         let Some(value) = quantity_milli_value(amount) else {
             continue;
         };
-        let resource = crate::labels::sanitize(name);
+        let resource = resource_label(name);
         for unit in units {
             series.add(&[("resource", &resource), ("unit", unit)], value);
         }

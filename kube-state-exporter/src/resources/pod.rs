@@ -24,11 +24,11 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::Resource;
 use super::common::{
     annotations, bool_label, condition, created, deletion_timestamp, flag, is_extended_resource,
-    labels, owners, quantity_cores, quantity_value, state_set_if_set, unix, unix_or_zero,
-    value_if_set,
+    labels, owners, quantity_cores, quantity_value, resource_label, state_set_if_set, unix,
+    unix_or_zero, value_if_set,
 };
 use crate::family::{Family, Series, experimental, stable};
-use crate::labels::{KeyFilter, sanitize};
+use crate::labels::KeyFilter;
 
 impl Resource for Pod {
     const NAME: &'static str = "pods";
@@ -531,7 +531,7 @@ fn container_info(pod: &Pod, series: &mut Series<'_>, init: bool) {
             if status.name != container.name {
                 continue;
             }
-            let mut labels = vec![
+            let labels = [
                 ("container", status.name.as_str()),
                 ("image_spec", image_spec),
                 ("image", status.image.as_str()),
@@ -540,11 +540,11 @@ fn container_info(pod: &Pod, series: &mut Series<'_>, init: bool) {
                     "container_id",
                     status.container_id.as_deref().unwrap_or_default(),
                 ),
+                ("restart_policy", restart_policy),
             ];
-            if init {
-                labels.push(("restart_policy", restart_policy));
-            }
-            series.add(&labels, 1.0);
+            // Only init containers have a restart policy label.
+            let labels = if init { &labels[..] } else { &labels[..5] };
+            series.add(labels, 1.0);
         }
     }
 }
@@ -567,7 +567,7 @@ fn container_resources(pod: &Pod, series: &mut Series<'_>, init: bool, limits: b
             let Some((value, unit)) = resource_value(resource, amount) else {
                 continue;
             };
-            let resource = sanitize(resource);
+            let resource = resource_label(resource);
             series.add(
                 &[
                     ("container", &container.name),
