@@ -6,6 +6,7 @@ mod collectors;
 mod device_filter;
 mod node;
 mod procfs;
+mod pseudo;
 mod sysfs;
 
 use std::path::PathBuf;
