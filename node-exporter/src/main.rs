@@ -7,6 +7,7 @@ mod device_filter;
 mod node;
 mod procfs;
 mod pseudo;
+mod rtnetlink;
 mod sysfs;
 
 use std::path::PathBuf;
