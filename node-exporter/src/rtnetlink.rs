@@ -69,15 +69,45 @@ const NLA_TYPE_MASK: u16 = 0x3fff;
 /// dump messages to the reader's buffer, up to 32 KiB).
 const BUFFER: usize = 32 * 1024;
 
-/// A route socket kept between scrapes, with its receive buffer.
-pub struct RouteSocket {
+/// Reads every link's counters over a route socket kept between scrapes:
+/// opened on first use, and replaced after any error, since a dump given up
+/// half way leaves the rest of it queued on the socket (and the kernel
+/// refuses a new dump on it until that one is read to its end).
+#[derive(Default)]
+pub struct LinkReader(Option<RouteSocket>);
+
+impl LinkReader {
+    pub fn links(&mut self) -> std::io::Result<Vec<Link>> {
+        match self.try_links() {
+            // A link added or removed mid-dump marks it interrupted: once
+            // more, on a fresh socket.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.try_links(),
+            other => other,
+        }
+    }
+
+    fn try_links(&mut self) -> std::io::Result<Vec<Link>> {
+        let socket = match &mut self.0 {
+            Some(socket) => socket,
+            None => self.0.insert(RouteSocket::open()?),
+        };
+        let links = socket.dump();
+        if links.is_err() {
+            self.0 = None;
+        }
+        links
+    }
+}
+
+/// A route socket and its receive buffer.
+struct RouteSocket {
     fd: OwnedFd,
     sequence: u32,
     buffer: Vec<u8>,
 }
 
 impl RouteSocket {
-    pub fn open() -> std::io::Result<RouteSocket> {
+    fn open() -> std::io::Result<RouteSocket> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Raw,
@@ -89,17 +119,6 @@ impl RouteSocket {
             sequence: 0,
             buffer: vec![0; BUFFER],
         })
-    }
-
-    /// Every link's counters. On error the socket should be dropped: a
-    /// half-read dump leaves messages behind (they would be skipped by
-    /// sequence number, but a fresh socket is simpler to trust).
-    pub fn links(&mut self) -> std::io::Result<Vec<Link>> {
-        // A link added or removed mid-dump marks it interrupted: once more.
-        match self.dump() {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.dump(),
-            other => other,
-        }
     }
 
     fn dump(&mut self) -> std::io::Result<Vec<Link>> {
@@ -379,7 +398,10 @@ mod tests {
 
     #[test]
     fn the_live_dump_has_loopback() {
-        let links = RouteSocket::open().unwrap().links().unwrap();
-        assert!(links.iter().any(|link| link.name == "lo"), "{links:?}");
+        let mut reader = LinkReader::default();
+        for _ in 0..2 {
+            let links = reader.links().unwrap();
+            assert!(links.iter().any(|link| link.name == "lo"), "{links:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use exporter_kit::exposition::{MetricSet, MetricType};
 
 use crate::collector::{CollectError, Collector, Registration, read};
 use crate::device_filter::DeviceFilter;
-use crate::rtnetlink::{RouteSocket, STATS, stat};
+use crate::rtnetlink::{LinkReader, STATS, stat};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netdev",
@@ -32,7 +32,7 @@ pub const REGISTRATION: Registration = Registration {
             dev: context.paths.proc("net/dev"),
             class_net: context.paths.sys("class/net"),
             filter,
-            netlink: (!flags.no_netlink).then(|| Mutex::new(None)),
+            netlink: (!flags.no_netlink).then(|| Mutex::new(LinkReader::default())),
             detailed: flags.enable_detailed_metrics,
             label_ifalias: flags.label_ifalias,
             address_info: flags.address_info,
@@ -91,8 +91,8 @@ struct NetDev {
     dev: PathBuf,
     class_net: PathBuf,
     filter: DeviceFilter,
-    /// With netlink on, the route socket, kept between scrapes.
-    netlink: Option<Mutex<Option<RouteSocket>>>,
+    /// With netlink on, its reader.
+    netlink: Option<Mutex<LinkReader>>,
     detailed: bool,
     label_ifalias: bool,
     address_info: bool,
@@ -220,8 +220,8 @@ type Device = (String, Vec<(&'static str, u64)>);
 impl Collector for NetDev {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let devices: Vec<Device> = match &self.netlink {
-            Some(socket) => self
-                .netlink_links(socket)?
+            Some(reader) => self
+                .netlink_links(reader)?
                 .into_iter()
                 .filter(|link| !self.filter.ignored(&link.name))
                 .map(|link| {
@@ -290,22 +290,14 @@ impl Collector for NetDev {
 }
 
 impl NetDev {
-    /// One dump over the kept socket, opened on first use and dropped
-    /// after an error.
     fn netlink_links(
         &self,
-        socket: &Mutex<Option<RouteSocket>>,
+        reader: &Mutex<LinkReader>,
     ) -> Result<Vec<crate::rtnetlink::Link>, CollectError> {
-        let failed = |e: std::io::Error| CollectError::io(Path::new("rtnetlink RTM_GETLINK"), e);
-        let mut socket = socket.lock().unwrap_or_else(|p| p.into_inner());
-        let route = match &mut *socket {
-            Some(route) => route,
-            None => socket.insert(RouteSocket::open().map_err(failed)?),
-        };
-        route.links().map_err(|e| {
-            *socket = None;
-            failed(e)
-        })
+        let mut reader = reader.lock().unwrap_or_else(|p| p.into_inner());
+        reader
+            .links()
+            .map_err(|e| CollectError::io(Path::new("rtnetlink RTM_GETLINK"), e))
     }
 
     fn update_addresses(&self, out: &mut MetricSet) -> Result<(), CollectError> {
