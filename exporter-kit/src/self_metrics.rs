@@ -118,9 +118,67 @@ impl Drop for InFlight<'_> {
 
 /// Reads the process figures Go's process collector exposes. Start time is
 /// computed once: it cannot change.
+///
+/// This runs on every scrape of every exporter, so it reads only what it
+/// needs: /proc/self/stat through a descriptor kept open (`pread` at 0 has
+/// the kernel generate it anew), the limits with `getrlimit` (the values
+/// /proc/self/limits prints), and the open descriptors from /proc/self/fd.
 #[derive(Debug)]
 pub struct ProcessMetrics {
     start_time_seconds: Option<f64>,
+    stat: Option<std::fs::File>,
+}
+
+/// The /proc/self/stat fields Go's process collector reports.
+#[derive(Debug, PartialEq)]
+struct OwnStat {
+    /// utime + stime, in clock ticks.
+    cpu_ticks: u64,
+    virtual_bytes: u64,
+    resident_pages: u64,
+}
+
+/// Fields after the command name, which is in parentheses and may hold
+/// spaces and parentheses itself: field 3 (state) is the first.
+fn parse_own_stat(text: &str) -> Option<OwnStat> {
+    let (_, rest) = text.rsplit_once(") ")?;
+    let mut fields = rest.split_ascii_whitespace();
+    let mut field =
+        |number: usize| -> Option<u64> { fields.nth(number).and_then(|f| f.parse().ok()) };
+    // Field 14 is utime: the 12th after state; nth consumes as it goes.
+    let utime = field(11)?;
+    let stime = field(0)?;
+    let virtual_bytes = field(7)?;
+    let resident_pages = field(0)?;
+    Some(OwnStat {
+        cpu_ticks: utime + stime,
+        virtual_bytes,
+        resident_pages,
+    })
+}
+
+/// Since Linux 6.2 the size of /proc/self/fd is the number of open
+/// descriptors: one stat instead of listing them all (Go's procfs and the
+/// procfs crate do the same). Older kernels report 0, and are listed.
+fn open_fds() -> Option<u64> {
+    let size = std::fs::metadata("/proc/self/fd").ok()?.len();
+    if size > 0 {
+        return Some(size);
+    }
+    Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
+}
+
+/// The soft limit of `resource`, "unlimited" as the largest uint64 as Go's
+/// procfs reads it.
+fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<f64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `struct rlimit` through the pointer,
+    // which points to a live, properly aligned local of exactly that type.
+    let status = unsafe { libc::getrlimit(resource, &mut limit) };
+    (status == 0).then_some(limit.rlim_cur as f64)
 }
 
 impl ProcessMetrics {
@@ -130,37 +188,44 @@ impl ProcessMetrics {
             let boot = procfs::boot_time_secs().ok()?;
             Some(boot as f64 + stat.starttime as f64 / procfs::ticks_per_second() as f64)
         })();
-        ProcessMetrics { start_time_seconds }
+        ProcessMetrics {
+            start_time_seconds,
+            stat: std::fs::File::open("/proc/self/stat").ok(),
+        }
+    }
+
+    fn own_stat(&self) -> Option<OwnStat> {
+        use std::os::unix::fs::FileExt as _;
+        let mut buffer = [0u8; 1024];
+        let n = self.stat.as_ref()?.read_at(&mut buffer, 0).ok()?;
+        parse_own_stat(std::str::from_utf8(&buffer[..n]).ok()?)
     }
 
     /// Adds whatever of the process families can be read now; on a system
     /// without /proc the families are simply absent.
     fn write(&self, set: &mut MetricSet) {
-        let Ok(me) = procfs::process::Process::myself() else {
-            return;
-        };
-        if let Ok(stat) = me.stat() {
+        if let Some(stat) = self.own_stat() {
             let ticks = procfs::ticks_per_second() as f64;
             set.single(
                 "process_cpu_seconds_total",
                 "Total user and system CPU time spent in seconds.",
                 MetricType::Counter,
-                (stat.utime + stat.stime) as f64 / ticks,
+                stat.cpu_ticks as f64 / ticks,
             );
             set.single(
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes.",
                 MetricType::Gauge,
-                stat.vsize as f64,
+                stat.virtual_bytes as f64,
             );
             set.single(
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes.",
                 MetricType::Gauge,
-                (stat.rss * procfs::page_size()) as f64,
+                (stat.resident_pages * procfs::page_size()) as f64,
             );
         }
-        if let Ok(open) = me.fd_count() {
+        if let Some(open) = open_fds() {
             set.single(
                 "process_open_fds",
                 "Number of open file descriptors.",
@@ -168,23 +233,20 @@ impl ProcessMetrics {
                 open as f64,
             );
         }
-        if let Ok(limits) = me.limits() {
-            let limit = |value: procfs::process::LimitValue| match value {
-                procfs::process::LimitValue::Value(v) => v as f64,
-                // Go's procfs reads "unlimited" as the largest uint64.
-                procfs::process::LimitValue::Unlimited => u64::MAX as f64,
-            };
+        if let Some(limit) = soft_limit(libc::RLIMIT_NOFILE) {
             set.single(
                 "process_max_fds",
                 "Maximum number of open file descriptors.",
                 MetricType::Gauge,
-                limit(limits.max_open_files.soft_limit),
+                limit,
             );
+        }
+        if let Some(limit) = soft_limit(libc::RLIMIT_AS) {
             set.single(
                 "process_virtual_memory_max_bytes",
                 "Maximum amount of virtual memory available in bytes.",
                 MetricType::Gauge,
-                limit(limits.max_address_space.soft_limit),
+                limit,
             );
         }
         if let Some(start) = self.start_time_seconds {
@@ -264,5 +326,52 @@ pub fn write_build_info(info: &ExporterInfo, prefix: Option<&str>, set: &mut Met
                     1.0,
                 );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_stat_fields_even_with_parentheses_in_the_name() {
+        let text = "42 (a) (b c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 5 0 1234 \
+                    8000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        assert_eq!(
+            parse_own_stat(text),
+            Some(OwnStat {
+                cpu_ticks: 10,
+                virtual_bytes: 8_000_000,
+                resident_pages: 300,
+            })
+        );
+        assert_eq!(parse_own_stat("42 (a) S 1 2"), None);
+        assert_eq!(parse_own_stat(""), None);
+    }
+
+    #[test]
+    fn the_same_figures_as_the_procfs_crate() {
+        let metrics = ProcessMetrics::new();
+        let me = procfs::process::Process::myself().unwrap();
+        let theirs = me.stat().unwrap();
+        let ours = metrics.own_stat().unwrap();
+        // Read one after the other: CPU time only grows, and the test's
+        // own allocations may move the sizes a little.
+        assert!(ours.cpu_ticks >= theirs.utime + theirs.stime);
+        assert!(ours.virtual_bytes.abs_diff(theirs.vsize) < 64 << 20);
+        assert!(ours.resident_pages.abs_diff(theirs.rss) < 4096);
+        let limits = me.limits().unwrap();
+        let soft = |value: procfs::process::LimitValue| match value {
+            procfs::process::LimitValue::Value(v) => v as f64,
+            procfs::process::LimitValue::Unlimited => u64::MAX as f64,
+        };
+        assert_eq!(
+            soft_limit(libc::RLIMIT_NOFILE),
+            Some(soft(limits.max_open_files.soft_limit))
+        );
+        assert_eq!(
+            soft_limit(libc::RLIMIT_AS),
+            Some(soft(limits.max_address_space.soft_limit))
+        );
     }
 }

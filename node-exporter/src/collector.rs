@@ -47,26 +47,10 @@ impl CollectError {
     }
 }
 
-/// Reads a whole small file: open, read to the end, close. Unlike
-/// `std::fs::read_to_string` it does not stat the file first, which for
-/// /proc and /sys files (size 0) is a wasted system call per read.
+/// Reads a whole small file. /proc and /sys files are read through
+/// descriptors kept open between scrapes (see [`crate::pseudo`]).
 pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(4096);
-    loop {
-        if bytes.len() == bytes.capacity() {
-            bytes.reserve(bytes.capacity());
-        }
-        let spare = bytes.capacity() - bytes.len();
-        let start = bytes.len();
-        bytes.resize(start + spare, 0);
-        let n = file.read(&mut bytes[start..])?;
-        bytes.truncate(start + n);
-        if n == 0 {
-            break;
-        }
-    }
+    let bytes = crate::pseudo::read(path.as_ref(), crate::pseudo::Extent::Whole)?;
     String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 

@@ -1,38 +1,78 @@
 //! The include/exclude device regexes several collectors take, and a field
-//! filter that remembers its answers.
+//! filter; both remember their answers.
+//!
+//! The names they see come back every scrape (field names of /proc/vmstat
+//! and /proc/net/netstat, mount points, file system types, devices), and
+//! regex-lite's matcher takes microseconds per name against the long default
+//! patterns: each name is matched once, then looked up.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use regex::Regex;
 
-/// A regex over field names that come back every scrape (/proc/vmstat,
-/// /proc/net/netstat): each name is matched once, then looked up.
+/// FNV-1a: the names are short and not attacker-chosen in a way that
+/// matters (the memo is bounded), so SipHash's cost buys nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Answers by name.
+#[derive(Debug, Default)]
+struct Memo(Mutex<HashMap<Box<str>, bool, BuildHasherDefault<Fnv>>>);
+
+impl Memo {
+    fn answer(&self, name: &str, compute: impl FnOnce() -> bool) -> bool {
+        let mut answers = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(answer) = answers.get(name) {
+            return *answer;
+        }
+        let answer = compute();
+        // Names come from the kernel; devices that come and go (containers'
+        // veths) could grow the memo without end, so past a bound new names
+        // are matched every time instead.
+        if answers.len() < 4096 {
+            answers.insert(name.into(), answer);
+        }
+        answer
+    }
+}
+
+/// A regex over field names.
 #[derive(Debug)]
 pub struct FieldFilter {
     regex: Regex,
-    answers: Mutex<HashMap<String, bool>>,
+    answers: Memo,
 }
 
 impl FieldFilter {
     pub fn new(pattern: &str, flag: &str) -> Result<FieldFilter, String> {
         Ok(FieldFilter {
             regex: Regex::new(pattern).map_err(|e| format!("{flag}: {e}"))?,
-            answers: Mutex::new(HashMap::new()),
+            answers: Memo::default(),
         })
     }
 
     pub fn is_match(&self, name: &str) -> bool {
-        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(answer) = answers.get(name) {
-            return *answer;
-        }
-        let answer = self.regex.is_match(name);
-        // Bounded by the kernel's field names; a runaway set is not cached.
-        if answers.len() < 4096 {
-            answers.insert(name.to_owned(), answer);
-        }
-        answer
+        self.answers.answer(name, || self.regex.is_match(name))
     }
 }
 
@@ -41,6 +81,7 @@ impl FieldFilter {
 pub struct DeviceFilter {
     exclude: Option<Regex>,
     include: Option<Regex>,
+    answers: Memo,
 }
 
 impl DeviceFilter {
@@ -60,12 +101,18 @@ impl DeviceFilter {
         Ok(DeviceFilter {
             exclude: compile(exclude, "device-exclude")?,
             include: compile(include, "device-include")?,
+            answers: Memo::default(),
         })
     }
 
     pub fn ignored(&self, name: &str) -> bool {
-        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
-            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+        if self.exclude.is_none() && self.include.is_none() {
+            return false;
+        }
+        self.answers.answer(name, || {
+            self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+                || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+        })
     }
 }
 
@@ -137,7 +184,9 @@ mod tests {
     #[test]
     fn exclude_include_and_conflict() {
         let filter = DeviceFilter::new("^loop", "", "--collector.x").unwrap();
-        assert!(filter.ignored("loop0") && !filter.ignored("sda"));
+        for _ in 0..2 {
+            assert!(filter.ignored("loop0") && !filter.ignored("sda"));
+        }
         let filter = DeviceFilter::new("", "^sd", "--collector.x").unwrap();
         assert!(!filter.ignored("sda") && filter.ignored("vda"));
         assert!(DeviceFilter::new("a", "b", "--collector.x").is_err());

@@ -6,6 +6,8 @@ mod collectors;
 mod device_filter;
 mod node;
 mod procfs;
+mod pseudo;
+mod rtnetlink;
 mod sysfs;
 
 use std::path::PathBuf;

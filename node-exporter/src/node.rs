@@ -200,6 +200,7 @@ impl NodeExporter {
 impl Exporter for NodeExporter {
     async fn collect(&self, scrape: &Scrape) -> Result<MetricSet, BadRequest> {
         let selected = self.select(scrape)?;
+        crate::pseudo::next_scrape();
         let started = Instant::now();
         let deadline = match self.timeout {
             Some(cap) => scrape.deadline().min(tokio::time::Instant::now() + cap),

@@ -1,15 +1,21 @@
 //! Reading sysfs attributes the way node_exporter's procfs library does.
 
-use std::io::Read as _;
 use std::path::Path;
 
 /// One `read(2)` of at most 128 bytes, whitespace trimmed: sysfs attributes
 /// are produced whole by the first read, and some (a stuck device) would
 /// block forever on a second.
 pub fn read_attribute(path: &Path) -> std::io::Result<String> {
-    let mut buffer = [0u8; 128];
-    let n = std::fs::File::open(path)?.read(&mut buffer)?;
-    Ok(String::from_utf8_lossy(&buffer[..n]).trim().to_owned())
+    let bytes = crate::pseudo::read(path, crate::pseudo::Extent::FirstRead(ATTRIBUTE_SIZE))?;
+    Ok(attribute_text(&bytes))
+}
+
+/// The most [`read_attribute`] reads: node_exporter's limit.
+pub const ATTRIBUTE_SIZE: usize = 128;
+
+/// An attribute's bytes as text, whitespace trimmed.
+pub fn attribute_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
 }
 
 /// Errors for which an attribute is simply treated as absent: the file is
@@ -86,8 +92,8 @@ impl Directory {
         Ok(Directory { fd })
     }
 
-    /// [`read_attribute`] of the file `name` in this directory.
-    pub fn read_attribute(&self, name: &str) -> std::io::Result<String> {
+    /// Opens the file `name` in this directory for reading.
+    pub fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
         use nix::fcntl::OFlag;
         let fd = nix::fcntl::openat(
             &self.fd,
@@ -95,8 +101,6 @@ impl Directory {
             OFlag::O_RDONLY | OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )?;
-        let mut buffer = [0u8; 128];
-        let n = std::fs::File::from(fd).read(&mut buffer)?;
-        Ok(String::from_utf8_lossy(&buffer[..n]).trim().to_owned())
+        Ok(std::fs::File::from(fd))
     }
 }

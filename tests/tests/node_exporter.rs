@@ -16,6 +16,10 @@ fn fixtures() -> PathBuf {
 /// their output cannot come from a fixture.
 const LIVE_ONLY: [&str; 3] = ["time", "timex", "uname"];
 
+/// Sources that are syscalls by default and files with a flag: netdev
+/// reads rtnetlink unless told to read <procfs>/net/dev, as upstream.
+const FILE_SOURCES: [&str; 1] = ["--no-collector.netdev.netlink"];
+
 fn start_on(root: &Path, extra: &[&str]) -> Running {
     let mut args = vec![
         "--web.listen-address=127.0.0.1:0".to_owned(),
@@ -34,6 +38,7 @@ fn start_on(root: &Path, extra: &[&str]) -> Running {
             .iter()
             .map(|name| format!("--no-collector.{name}")),
     );
+    args.extend(FILE_SOURCES.iter().map(|s| (*s).to_owned()));
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Running::start(&e2e::binary::path("node-exporter"), &args, &[], 1)

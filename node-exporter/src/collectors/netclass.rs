@@ -1,14 +1,17 @@
 //! Network interface properties from /sys/class/net/<device>/.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::os::unix::fs::DirEntryExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
-use crate::sysfs::{Directory, is_absent};
+use crate::pseudo::{Extent, KeptFile, read_again, read_fresh};
+use crate::sysfs::{ATTRIBUTE_SIZE, Directory, attribute_text, is_absent};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netclass",
@@ -17,10 +20,13 @@ pub const REGISTRATION: Registration = Registration {
         let flags = &context.flags.netclass;
         let ignored = Regex::new(&flags.ignored_devices)
             .map_err(|e| format!("--collector.netclass.ignored-devices: {e}"))?;
+        let root = context.paths.sys("class/net");
         Ok(Box::new(NetClass {
-            root: context.paths.sys("class/net"),
+            keep: crate::pseudo::is_pseudo_path(&root),
+            root,
             ignored,
             ignore_invalid_speed: flags.ignore_invalid_speed,
+            kept: Mutex::new(HashMap::new()),
         }))
     },
 };
@@ -48,6 +54,10 @@ struct NetClass {
     root: PathBuf,
     ignored: Regex,
     ignore_invalid_speed: bool,
+    /// Whether `root` is sysfs, whose files may be kept open.
+    keep: bool,
+    /// By device name, the devices of the last scrape.
+    kept: Mutex<HashMap<String, KeptDevice>>,
 }
 
 /// (metric, type, sysfs file), in node_exporter's order.
@@ -82,35 +92,74 @@ const PROPERTIES: [(&str, MetricType, &str); 16] = [
     ("protocol_type", MetricType::Gauge, "type"),
 ];
 
-/// String attributes for `node_network_info` and `node_network_up`.
-const INFO_FILES: [&str; 6] = [
+/// Every file read per device, each once: the string attributes of
+/// `node_network_info` and `node_network_up`, the [`PROPERTIES`] (`flags`
+/// is both) and `speed`. Only these: a device directory holds twice as many.
+const FILES: [&str; 22] = [
     "address",
     "broadcast",
     "duplex",
     "operstate",
     "ifalias",
     "flags",
+    "addr_assign_type",
+    "carrier",
+    "carrier_changes",
+    "carrier_up_count",
+    "carrier_down_count",
+    "dev_id",
+    "dormant",
+    "ifindex",
+    "iflink",
+    "link_mode",
+    "mtu",
+    "name_assign_type",
+    "netdev_group",
+    "tx_queue_len",
+    "type",
+    "speed",
 ];
+
+/// A device's attribute files, kept open between scrapes (see
+/// [`crate::pseudo`]). They stay valid while the device's entry in the class
+/// directory is the same kernfs node, told by its inode number: a renamed
+/// device keeps its node, and a device that takes a free name gets a new one.
+struct KeptDevice {
+    inode: u64,
+    files: [Option<KeptFile>; FILES.len()],
+}
 
 /// The attributes node_exporter reports for one device. Attributes the
 /// kernel refuses to read on this device (EINVAL on a down link...) are
-/// absent, as with node_exporter. Only these files are read: a device
-/// directory holds twice as many.
-fn read_attributes(dir: &std::path::Path) -> Result<HashMap<String, String>, std::io::Error> {
-    let directory = Directory::open(dir)?;
+/// absent, as with node_exporter.
+fn read_attributes(
+    dir: &Path,
+    kept: &mut KeptDevice,
+    keep: bool,
+) -> Result<HashMap<&'static str, String>, std::io::Error> {
+    let mut directory = None;
     let mut attributes = HashMap::new();
-    let files = INFO_FILES
-        .iter()
-        .chain(PROPERTIES.iter().map(|(_, _, file)| file))
-        .chain(std::iter::once(&"speed"));
-    for file in files {
-        // `flags` is both an info attribute and a property: read it once.
-        if attributes.contains_key(*file) {
-            continue;
-        }
-        match directory.read_attribute(file) {
-            Ok(text) => {
-                attributes.insert((*file).to_owned(), text);
+    for (file, slot) in FILES.iter().zip(&mut kept.files) {
+        let extent = Extent::FirstRead(ATTRIBUTE_SIZE);
+        let read = match slot {
+            Some(open) => read_again(open.file(), extent),
+            None => {
+                let directory = match &directory {
+                    Some(directory) => directory,
+                    None => directory.insert(Directory::open(dir)?),
+                };
+                directory.open_file(file).and_then(|mut opened| {
+                    let read = read_fresh(&mut opened, extent);
+                    if keep {
+                        *slot = KeptFile::keep_on_pseudo_fs(opened);
+                    }
+                    read
+                })
+            }
+        };
+        match read {
+            Ok(bytes) => {
+                attributes.insert(*file, attribute_text(&bytes));
             }
             Err(e) if is_absent(&e) => {}
             Err(e) => return Err(e),
@@ -136,23 +185,46 @@ impl Collector for NetClass {
             }
             Err(e) => return Err(CollectError::io(&self.root, e)),
         };
-        let mut devices: Vec<(String, HashMap<String, String>)> = Vec::new();
-        let mut names: Vec<(String, PathBuf)> = entries
+        let mut devices: Vec<(String, HashMap<&str, String>)> = Vec::new();
+        let mut names: Vec<(String, PathBuf, u64)> = entries
             .flatten()
             // bonding_masters and other plain files are not devices.
             .filter(|e| !e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-            .filter(|(name, _)| !self.ignored.is_match(name))
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.path(),
+                    e.ino(),
+                )
+            })
+            .filter(|(name, _, _)| !self.ignored.is_match(name))
             .collect();
         names.sort();
-        for (name, path) in names {
-            match read_attributes(&path) {
-                Ok(attributes) => devices.push((name, attributes)),
-                // A device that vanished mid-scrape is simply gone.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        // Devices not seen again are closed when this drops.
+        let mut previous = std::mem::take(&mut *kept);
+        for (name, path, inode) in names {
+            let mut device = previous
+                .remove(&name)
+                .filter(|device| device.inode == inode)
+                .unwrap_or_else(|| KeptDevice {
+                    inode,
+                    files: Default::default(),
+                });
+            match read_attributes(&path, &mut device, self.keep) {
+                Ok(attributes) => {
+                    devices.push((name.clone(), attributes));
+                    kept.insert(name, device);
+                }
+                // A device that vanished mid-scrape is simply gone: its
+                // directory is missing, or its kept files answer ENODEV.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(nix::libc::ENODEV) => {}
                 Err(e) => return Err(CollectError::io(&path, e)),
             }
         }
+        drop(kept);
 
         let up = out.family(
             "node_network_up",
@@ -222,5 +294,20 @@ impl Collector for NetClass {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_property_file_is_read() {
+        for (_, _, file) in PROPERTIES {
+            assert!(FILES.contains(&file), "{file}");
+        }
+        for (i, file) in FILES.iter().enumerate() {
+            assert!(!FILES[..i].contains(file), "{file} twice");
+        }
     }
 }

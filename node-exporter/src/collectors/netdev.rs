@@ -1,18 +1,22 @@
 //! Network device counters, `node_network_*_total{device}`.
 //!
-//! node_exporter reads these over netlink by default; the kernel's
-//! /proc/net/dev carries the same aggregated ("legacy") values in one read,
-//! and sysfs adds the one counter it lacks (`rx_nohandler`). With
-//! `--no-collector.netdev.netlink` that counter is left out, as upstream's
-//! /proc path leaves it out.
+//! As node_exporter, from one rtnetlink dump by default, and from
+//! /proc/net/dev with `--no-collector.netdev.netlink`. Like upstream's, the
+//! netlink source is this process's network namespace whatever
+//! `--path.procfs` says (so tests on a fixture tree turn it off); /proc/net
+//! is the reader's namespace too, so on a real host both see the same
+//! devices. The default names sum the detailed counters as /proc/net/dev
+//! does, plus `receive_nohandler`, which /proc/net/dev lacks.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use clap::ArgAction;
 use exporter_kit::exposition::{MetricSet, MetricType};
 
 use crate::collector::{CollectError, Collector, Registration, read};
 use crate::device_filter::DeviceFilter;
+use crate::rtnetlink::{LinkReader, STATS, stat};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netdev",
@@ -28,7 +32,7 @@ pub const REGISTRATION: Registration = Registration {
             dev: context.paths.proc("net/dev"),
             class_net: context.paths.sys("class/net"),
             filter,
-            netlink_families: !flags.no_netlink,
+            netlink: (!flags.no_netlink).then(|| Mutex::new(LinkReader::default())),
             detailed: flags.enable_detailed_metrics,
             label_ifalias: flags.label_ifalias,
             address_info: flags.address_info,
@@ -69,7 +73,7 @@ pub struct Flags {
         long = "collector.netdev.enable-detailed-metrics"
     )]
     pub enable_detailed_metrics: bool,
-    /// Use the /proc/net/dev family set instead of netlink's (which adds receive_nohandler).
+    /// Read /proc/net/dev instead of netlink (which adds receive_nohandler).
     #[arg(id = "no-collector.netdev.netlink", long = "no-collector.netdev.netlink", action = ArgAction::SetTrue, overrides_with = "collector.netdev.netlink")]
     pub no_netlink: bool,
     /// Use netlink's family set (default).
@@ -87,7 +91,8 @@ struct NetDev {
     dev: PathBuf,
     class_net: PathBuf,
     filter: DeviceFilter,
-    netlink_families: bool,
+    /// With netlink on, its reader.
+    netlink: Option<Mutex<LinkReader>>,
     detailed: bool,
     label_ifalias: bool,
     address_info: bool,
@@ -146,13 +151,107 @@ fn parse(text: &str, path: &Path) -> Result<Vec<(String, [u64; 16])>, CollectErr
     Ok(devices)
 }
 
+/// Upstream's names for netlink's counters with
+/// `--collector.netdev.enable-detailed-metrics`, by `rtnl_link_stats64` field.
+const NETLINK_NAMES: [&str; STATS] = [
+    "receive_packets",
+    "transmit_packets",
+    "receive_bytes",
+    "transmit_bytes",
+    "receive_errors",
+    "transmit_errors",
+    "receive_dropped",
+    "transmit_dropped",
+    "multicast",
+    "collisions",
+    "receive_length_errors",
+    "receive_over_errors",
+    "receive_crc_errors",
+    "receive_frame_errors",
+    "receive_fifo_errors",
+    "receive_missed_errors",
+    "transmit_aborted_errors",
+    "transmit_carrier_errors",
+    "transmit_fifo_errors",
+    "transmit_heartbeat_errors",
+    "transmit_window_errors",
+    "receive_compressed",
+    "transmit_compressed",
+    "receive_nohandler",
+];
+
+/// The /proc/net/dev columns from netlink's counters, summed as the kernel
+/// sums them for /proc/net/dev and node_exporter for its legacy names.
+fn proc_columns(s: &[u64; STATS]) -> [u64; 16] {
+    let sum = |fields: &[usize]| fields.iter().fold(0u64, |t, &f| t.wrapping_add(s[f]));
+    [
+        s[stat::RX_BYTES],
+        s[stat::RX_PACKETS],
+        s[stat::RX_ERRORS],
+        sum(&[stat::RX_DROPPED, stat::RX_MISSED_ERRORS]),
+        s[stat::RX_FIFO_ERRORS],
+        sum(&[
+            stat::RX_FRAME_ERRORS,
+            stat::RX_LENGTH_ERRORS,
+            stat::RX_OVER_ERRORS,
+            stat::RX_CRC_ERRORS,
+        ]),
+        s[stat::RX_COMPRESSED],
+        s[stat::MULTICAST],
+        s[stat::TX_BYTES],
+        s[stat::TX_PACKETS],
+        s[stat::TX_ERRORS],
+        s[stat::TX_DROPPED],
+        s[stat::TX_FIFO_ERRORS],
+        s[stat::COLLISIONS],
+        sum(&[
+            stat::TX_CARRIER_ERRORS,
+            stat::TX_ABORTED_ERRORS,
+            stat::TX_HEARTBEAT_ERRORS,
+            stat::TX_WINDOW_ERRORS,
+        ]),
+        s[stat::TX_COMPRESSED],
+    ]
+}
+
+/// Counters of one device under their metric names.
+type Device = (String, Vec<(&'static str, u64)>);
+
 impl Collector for NetDev {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let devices = parse(&read(&self.dev)?, &self.dev)?;
-        let devices: Vec<_> = devices
-            .into_iter()
-            .filter(|(name, _)| !self.filter.ignored(name))
-            .collect();
+        let devices: Vec<Device> = match &self.netlink {
+            Some(reader) => self
+                .netlink_links(reader)?
+                .into_iter()
+                .filter(|link| !self.filter.ignored(&link.name))
+                .map(|link| {
+                    let counters = if self.detailed {
+                        NETLINK_NAMES.into_iter().zip(link.stats).collect()
+                    } else {
+                        let mut counters: Vec<_> = COLUMNS
+                            .iter()
+                            .map(|(legacy, _)| *legacy)
+                            .zip(proc_columns(&link.stats))
+                            .collect();
+                        counters.push(("receive_nohandler", link.stats[stat::RX_NOHANDLER]));
+                        counters
+                    };
+                    (link.name, counters)
+                })
+                .collect(),
+            None => parse(&read(&self.dev)?, &self.dev)?
+                .into_iter()
+                .filter(|(name, _)| !self.filter.ignored(name))
+                .map(|(name, values)| {
+                    let names = COLUMNS.iter().map(
+                        |(legacy, detailed)| {
+                            if self.detailed { *detailed } else { *legacy }
+                        },
+                    );
+                    (name, names.zip(values).collect())
+                })
+                .collect(),
+        };
         let aliases: Vec<Option<String>> = devices
             .iter()
             .map(|(name, _)| {
@@ -163,38 +262,24 @@ impl Collector for NetDev {
                 })
             })
             .collect();
-        let labels = |index: usize| -> Vec<(&str, &str)> {
-            let mut labels = vec![("device", devices[index].0.as_str())];
-            if let Some(alias) = &aliases[index] {
-                labels.push(("ifalias", alias.as_str()));
-            }
-            labels
-        };
-        for (column, (legacy, detailed)) in COLUMNS.iter().enumerate() {
-            let key = if self.detailed { detailed } else { legacy };
+        let mut labels = Vec::with_capacity(2);
+        // Every device has the same counters: the first names the families.
+        let keys = devices
+            .first()
+            .map(|(_, counters)| counters.iter().map(|(key, _)| *key));
+        for (column, key) in keys.into_iter().flatten().enumerate() {
             let family = out.family(
                 format!("node_network_{key}_total"),
                 format!("Network device statistic {key}."),
                 MetricType::Counter,
             );
-            for (index, (_, counters)) in devices.iter().enumerate() {
-                family.sample(&labels(index), counters[column] as f64);
-            }
-        }
-        if self.netlink_families {
-            let family = out.family(
-                "node_network_receive_nohandler_total",
-                "Network device statistic receive_nohandler.",
-                MetricType::Counter,
-            );
-            for (index, (name, _)) in devices.iter().enumerate() {
-                let path = self.class_net.join(name).join("statistics/rx_nohandler");
-                if let Some(count) = crate::collector::read_text(path)
-                    .ok()
-                    .and_then(|t| t.trim().parse::<u64>().ok())
-                {
-                    family.sample(&labels(index), count as f64);
+            for ((name, counters), alias) in devices.iter().zip(&aliases) {
+                labels.clear();
+                labels.push(("device", name.as_str()));
+                if let Some(alias) = alias {
+                    labels.push(("ifalias", alias.as_str()));
                 }
+                family.sample(&labels, counters[column].1 as f64);
             }
         }
         if self.address_info {
@@ -205,6 +290,16 @@ impl Collector for NetDev {
 }
 
 impl NetDev {
+    fn netlink_links(
+        &self,
+        reader: &Mutex<LinkReader>,
+    ) -> Result<Vec<crate::rtnetlink::Link>, CollectError> {
+        let mut reader = reader.lock().unwrap_or_else(|p| p.into_inner());
+        reader
+            .links()
+            .map_err(|e| CollectError::io(Path::new("rtnetlink RTM_GETLINK"), e))
+    }
+
     fn update_addresses(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         use std::net::IpAddr;
         let addresses = nix::ifaddrs::getifaddrs()

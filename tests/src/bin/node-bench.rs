@@ -58,6 +58,8 @@ async fn main() {
             "--collector.netdev",
             "--collector.netclass",
             "--collector.filesystem",
+            // From the generated /proc/net/dev, not this machine's netlink.
+            "--no-collector.netdev.netlink",
         ];
         let args = |listen: String| -> Vec<String> {
             let mut args = vec![format!("--web.listen-address={listen}")];
