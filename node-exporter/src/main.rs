@@ -223,7 +223,10 @@ mod tests {
             Some("^/x")
         );
         let (parsed, _) = parse(&["--collector.netdev.device-blacklist=^veth"]);
-        assert_eq!(parsed.collectors.netdev.device_exclude, "^veth");
+        assert_eq!(
+            parsed.collectors.netdev.old_device_exclude.as_deref(),
+            Some("^veth")
+        );
         let (parsed, _) = parse(&["--collector.diskstats.ignored-devices=^ram"]);
         assert_eq!(
             parsed.collectors.diskstats.old_device_exclude.as_deref(),

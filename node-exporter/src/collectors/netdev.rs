@@ -15,7 +15,7 @@ use clap::ArgAction;
 use exporter_kit::exposition::{MetricSet, MetricType};
 
 use crate::collector::{CollectError, Collector, Registration, read};
-use crate::device_filter::DeviceFilter;
+use crate::device_filter::{DeviceFilter, replace_deprecated};
 use crate::rtnetlink::{LinkReader, STATS, stat};
 
 pub const REGISTRATION: Registration = Registration {
@@ -23,9 +23,21 @@ pub const REGISTRATION: Registration = Registration {
     enabled_by_default: true,
     build: |context| {
         let flags = &context.flags.netdev;
+        let include = replace_deprecated(
+            flags.old_device_include.as_deref(),
+            given(&flags.device_include),
+            "collector.netdev.device-whitelist",
+            "collector.netdev.device-include",
+        )?;
+        let exclude = replace_deprecated(
+            flags.old_device_exclude.as_deref(),
+            given(&flags.device_exclude),
+            "collector.netdev.device-blacklist",
+            "collector.netdev.device-exclude",
+        )?;
         let filter = DeviceFilter::new(
-            &flags.device_exclude,
-            &flags.device_include,
+            exclude.as_deref().unwrap_or_default(),
+            include.as_deref().unwrap_or_default(),
             "--collector.netdev",
         )?;
         Ok(Box::new(NetDev {
@@ -40,6 +52,11 @@ pub const REGISTRATION: Registration = Registration {
     },
 };
 
+/// A flag defaulting to `""` counts as given once it has a value.
+fn given(value: &str) -> Option<&str> {
+    Some(value).filter(|v| !v.is_empty())
+}
+
 #[derive(Debug, Clone, clap::Args)]
 #[group(skip)]
 pub struct Flags {
@@ -47,20 +64,32 @@ pub struct Flags {
     #[arg(
         id = "collector.netdev.device-include",
         long = "collector.netdev.device-include",
-        alias = "collector.netdev.device-whitelist",
         value_name = "REGEX",
         default_value = ""
     )]
     pub device_include: String,
+    #[arg(
+        id = "collector.netdev.device-whitelist",
+        long = "collector.netdev.device-whitelist",
+        value_name = "REGEX",
+        hide = true
+    )]
+    pub old_device_include: Option<String>,
     /// Regexp of net devices to exclude (mutually exclusive to device-include).
     #[arg(
         id = "collector.netdev.device-exclude",
         long = "collector.netdev.device-exclude",
-        alias = "collector.netdev.device-blacklist",
         value_name = "REGEX",
         default_value = ""
     )]
     pub device_exclude: String,
+    #[arg(
+        id = "collector.netdev.device-blacklist",
+        long = "collector.netdev.device-blacklist",
+        value_name = "REGEX",
+        hide = true
+    )]
+    pub old_device_exclude: Option<String>,
     /// Collect address-info for every device.
     #[arg(
         id = "collector.netdev.address-info",
