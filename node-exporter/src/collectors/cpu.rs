@@ -465,17 +465,22 @@ fn current<'a>(cpus: &'a mut [CpuInfo], line: &str) -> Result<&'a mut CpuInfo, S
         .ok_or_else(|| format!("{line:?} before any processor"))
 }
 
-/// x86: `processor` lines open blocks of `key<tabs>: value` lines.
-fn parse_cpuinfo_x86(text: &str) -> Result<Vec<CpuInfo>, String> {
+/// The `key: value` lines, each with the line it came from, of a cpuinfo
+/// made of `processor` blocks (x86, POWER, RISC-V); an error unless the
+/// first line opens one.
+fn processor_blocks(text: &str) -> Result<impl Iterator<Item = (&str, &str, &str)>, String> {
     let (first, lines) = first_line(text);
     if !first.starts_with("processor") || !first.contains(':') {
         return Err(invalid(first));
     }
+    let lines = std::iter::once(first).chain(lines);
+    Ok(lines.filter_map(|line| key_value(line).map(|(key, value)| (line, key, value))))
+}
+
+/// x86: `processor` lines open blocks of `key<tabs>: value` lines.
+fn parse_cpuinfo_x86(text: &str) -> Result<Vec<CpuInfo>, String> {
     let mut cpus = Vec::new();
-    for line in std::iter::once(first).chain(lines) {
-        let Some((key, value)) = key_value(line) else {
-            continue;
-        };
+    for (line, key, value) in processor_blocks(text)? {
         if key == "processor" {
             cpus.push(CpuInfo {
                 processor: processor_number(value)?,
@@ -615,15 +620,8 @@ fn parse_cpuinfo_s390x(text: &str) -> Result<Vec<CpuInfo>, String> {
 /// POWER: `processor` blocks naming the CPU (`cpu`, as the vendor) and its
 /// `clock` ("2200.000000MHz").
 fn parse_cpuinfo_ppc(text: &str) -> Result<Vec<CpuInfo>, String> {
-    let (first, lines) = first_line(text);
-    if !first.starts_with("processor") || !first.contains(':') {
-        return Err(invalid(first));
-    }
     let mut cpus = Vec::new();
-    for line in std::iter::once(first).chain(lines) {
-        let Some((key, value)) = key_value(line) else {
-            continue;
-        };
+    for (line, key, value) in processor_blocks(text)? {
         match key {
             "processor" => cpus.push(CpuInfo {
                 processor: processor_number(value)?,
@@ -641,15 +639,8 @@ fn parse_cpuinfo_ppc(text: &str) -> Result<Vec<CpuInfo>, String> {
 /// string (as the model name). procfs indexes processors by their number,
 /// so numbers must run 0, 1, 2...
 fn parse_cpuinfo_riscv(text: &str) -> Result<Vec<CpuInfo>, String> {
-    let (first, lines) = first_line(text);
-    if !first.starts_with("processor") || !first.contains(':') {
-        return Err(invalid(first));
-    }
     let mut cpus: Vec<CpuInfo> = Vec::new();
-    for line in std::iter::once(first).chain(lines) {
-        let Some((key, value)) = key_value(line) else {
-            continue;
-        };
+    for (line, key, value) in processor_blocks(text)? {
         match key {
             "processor" => {
                 let processor = processor_number(value)?;
