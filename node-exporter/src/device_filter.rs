@@ -4,43 +4,22 @@
 //! The names they see come back every scrape (field names of /proc/vmstat
 //! and /proc/net/netstat, mount points, file system types, devices), and
 //! regex-lite's matcher takes microseconds per name against the long default
-//! patterns: each name is matched once, then looked up.
+//! patterns: each name is matched once, then looked up (devices) or
+//! compared with the name last seen at its position (fields).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
+use exporter_kit::exposition::{FnvBuildHasher, intern};
 use regex::Regex;
-
-/// FNV-1a: the names are short and not attacker-chosen in a way that
-/// matters (the memo is bounded), so SipHash's cost buys nothing here.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &byte in bytes {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// Answers by name.
 #[derive(Debug, Default)]
-struct Memo(Mutex<HashMap<Box<str>, bool, BuildHasherDefault<Fnv>>>);
+pub struct Memo(Mutex<HashMap<Box<str>, bool, FnvBuildHasher>>);
 
 impl Memo {
-    fn answer(&self, name: &str, compute: impl FnOnce() -> bool) -> bool {
+    pub fn answer(&self, name: &str, compute: impl FnOnce() -> bool) -> bool {
         let mut answers = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(answer) = answers.get(name) {
             return *answer;
@@ -56,23 +35,93 @@ impl Memo {
     }
 }
 
-/// A regex over field names.
+/// A regex over the field names of a file that lists the same fields in
+/// the same order every scrape (/proc/vmstat, /proc/net/netstat).
+///
+/// The answer for each position in the file is kept with the name it was
+/// for, so a scrape compares each name with last scrape's instead of
+/// matching or hashing it, and a selected field's metric name and help are
+/// made once for the process (see [`intern`]).
 #[derive(Debug)]
 pub struct FieldFilter {
     regex: Regex,
-    answers: Memo,
+    positions: Mutex<Vec<Position>>,
 }
+
+/// A selected field's family name and help.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    pub metric: Cow<'static, str>,
+    pub help: Cow<'static, str>,
+}
+
+#[derive(Debug)]
+struct Position {
+    field: Box<str>,
+    selected: Option<Selected>,
+}
+
+/// Past this many fields a file is matched field by field without memory:
+/// the kernel's files have a few hundred.
+const MAX_POSITIONS: usize = 4096;
 
 impl FieldFilter {
     pub fn new(pattern: &str, flag: &str) -> Result<FieldFilter, String> {
         Ok(FieldFilter {
             regex: Regex::new(pattern).map_err(|e| format!("{flag}: {e}"))?,
-            answers: Memo::default(),
+            positions: Mutex::new(Vec::new()),
         })
     }
 
-    pub fn is_match(&self, name: &str) -> bool {
-        self.answers.answer(name, || self.regex.is_match(name))
+    /// Starts one pass over the file's fields, in file order.
+    pub fn scan(&self) -> FieldScan<'_> {
+        FieldScan {
+            regex: &self.regex,
+            positions: self.positions.lock().unwrap_or_else(|p| p.into_inner()),
+            next: 0,
+        }
+    }
+}
+
+/// One pass of a [`FieldFilter`] over a file's fields.
+pub struct FieldScan<'a> {
+    regex: &'a Regex,
+    positions: MutexGuard<'a, Vec<Position>>,
+    next: usize,
+}
+
+impl FieldScan<'_> {
+    /// The names of the next field, `field`, if the filter selects it;
+    /// `describe` makes its family name and help the first time.
+    pub fn select(
+        &mut self,
+        field: &str,
+        describe: impl FnOnce() -> (String, String),
+    ) -> Option<Selected> {
+        let position = self.next;
+        self.next += 1;
+        if let Some(known) = self.positions.get(position)
+            && *known.field == *field
+        {
+            return known.selected.clone();
+        }
+        let selected = self.regex.is_match(field).then(|| {
+            let (metric, help) = describe();
+            Selected {
+                metric: intern(&metric),
+                help: intern(&help),
+            }
+        });
+        let remembered = Position {
+            field: field.into(),
+            selected: selected.clone(),
+        };
+        if position < self.positions.len() {
+            self.positions[position] = remembered;
+        } else if position == self.positions.len() && position < MAX_POSITIONS {
+            self.positions.push(remembered);
+        }
+        selected
     }
 }
 
@@ -158,13 +207,36 @@ mod tests {
         );
     }
 
+    fn selected(filter: &FieldFilter, fields: &[&str]) -> Vec<Option<String>> {
+        let mut scan = filter.scan();
+        fields
+            .iter()
+            .map(|field| {
+                scan.select(field, || (format!("m_{field}"), format!("help {field}")))
+                    .map(|s| format!("{} / {}", s.metric, s.help))
+            })
+            .collect()
+    }
+
     #[test]
     fn field_filter_answers_the_same_from_its_memory() {
         let filter = FieldFilter::new("^(oom_kill|pg.*fault)", "--x").unwrap();
+        let expected = [Some("m_pgmajfault / help pgmajfault".to_owned()), None];
         for _ in 0..2 {
-            assert!(filter.is_match("pgmajfault"));
-            assert!(!filter.is_match("nr_free_pages"));
+            assert_eq!(
+                selected(&filter, &["pgmajfault", "nr_free_pages"]),
+                expected
+            );
         }
+        // A field that moved (a kernel with one more line) is matched anew.
+        assert_eq!(
+            selected(&filter, &["nr_free_pages", "oom_kill", "pgmajfault"]),
+            [
+                None,
+                Some("m_oom_kill / help oom_kill".to_owned()),
+                expected[0].clone()
+            ]
+        );
         assert!(
             FieldFilter::new("(", "--x")
                 .unwrap_err()
@@ -175,8 +247,14 @@ mod tests {
     #[test]
     fn classes_are_ascii_as_in_go() {
         let filter = FieldFilter::new(r"^\w+$", "--x").unwrap();
-        assert!(filter.is_match("nr_free_pages"));
-        assert!(!filter.is_match("é"), "\\w is ASCII in Go's regexp");
+        assert_eq!(
+            selected(&filter, &["nr_free_pages", "é"])
+                .iter()
+                .map(Option::is_some)
+                .collect::<Vec<_>>(),
+            [true, false],
+            "\\w is ASCII in Go's regexp"
+        );
         let error = FieldFilter::new(r"^\pL", "--x").unwrap_err();
         assert!(error.starts_with("--x: "), "{error}");
     }

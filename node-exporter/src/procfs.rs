@@ -23,7 +23,7 @@ const USER_HZ: f64 = 100.0;
 pub fn parse_stat(text: &str) -> Result<Stat, String> {
     let mut stat = Stat::default();
     for line in text.lines() {
-        let parts: Vec<&str> = line.split_whitespace().collect();
+        let parts: Vec<&str> = line.split_ascii_whitespace().collect();
         if parts.len() < 2 {
             continue;
         }

@@ -19,6 +19,7 @@
 //! What is kept is bounded: at most [`budget`] descriptors in all, and a
 //! file not read for a few scrapes is closed.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read as _;
@@ -26,6 +27,8 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use exporter_kit::exposition::FnvBuildHasher;
 
 /// Kept descriptors in the whole process, against [`budget`].
 static KEPT: AtomicUsize = AtomicUsize::new(0);
@@ -36,11 +39,17 @@ static SCRAPE: AtomicU64 = AtomicU64::new(0);
 /// A file not read for this many scrapes is closed.
 const IDLE_SCRAPES: u64 = 3;
 
-/// Kept files by path.
-static FILES: LazyLock<Mutex<HashMap<PathBuf, (KeptFile, u64)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// A kept file and the last scrape that read it.
+struct Entry {
+    file: KeptFile,
+    last_read: u64,
+}
 
-fn files() -> MutexGuard<'static, HashMap<PathBuf, (KeptFile, u64)>> {
+/// Kept files by path.
+static FILES: LazyLock<Mutex<HashMap<PathBuf, Entry, FnvBuildHasher>>> =
+    LazyLock::new(|| Mutex::new(HashMap::default()));
+
+fn files() -> MutexGuard<'static, HashMap<PathBuf, Entry, FnvBuildHasher>> {
     FILES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -134,42 +143,45 @@ pub fn read(path: &Path, extent: Extent) -> std::io::Result<Vec<u8>> {
     if !may_keep(path) {
         return read_fresh(&mut File::open(path)?, extent);
     }
-    let kept = files().remove(path);
-    if let Some((kept, _)) = kept {
-        match read_again(kept.file(), extent) {
+    // Taken out of the table while in use, so that two collectors reading
+    // the same file at once do not interleave their reads of one seq_file;
+    // put back under the same key, which costs no allocation.
+    let kept = files().remove_entry(path);
+    if let Some((key, entry)) = kept {
+        match read_again(entry.file.file(), extent) {
             Ok(bytes) => {
-                put_back(path, kept);
+                put_back(key, entry.file);
                 return Ok(bytes);
             }
             Err(e) if crate::sysfs::is_absent(&e) => {
                 // The attribute is there but refuses this read (EINVAL on a
                 // down link): the same answer a fresh open would get.
-                put_back(path, kept);
+                put_back(key, entry.file);
                 return Err(e);
             }
             // The object is gone (ENODEV) or something unusual happened:
             // a fresh open decides.
-            Err(_) => drop(kept),
+            Err(_) => drop(entry),
         }
     }
     let mut file = File::open(path)?;
     let result = read_fresh(&mut file, extent);
     if let Some(kept) = KeptFile::keep(file) {
-        put_back(path, kept);
+        put_back(path.to_owned(), kept);
     }
     result
 }
 
-fn put_back(path: &Path, kept: KeptFile) {
-    let scrape = SCRAPE.load(Ordering::Acquire);
-    files().insert(path.to_owned(), (kept, scrape));
+fn put_back(path: PathBuf, file: KeptFile) {
+    let last_read = SCRAPE.load(Ordering::Acquire);
+    files().insert(path, Entry { file, last_read });
 }
 
 /// Marks the start of a scrape and closes the files the last few scrapes
 /// did not read (a device that went away, a collector no longer asked for).
 pub fn next_scrape() {
     let scrape = SCRAPE.fetch_add(1, Ordering::AcqRel) + 1;
-    files().retain(|_, (_, last)| *last + IDLE_SCRAPES >= scrape);
+    files().retain(|_, entry| entry.last_read + IDLE_SCRAPES >= scrape);
 }
 
 /// Reads from the current position with `read(2)`: the first read of a
@@ -184,32 +196,60 @@ pub fn read_again(file: &File, extent: Extent) -> std::io::Result<Vec<u8>> {
     read_with(extent, |buffer, offset| file.read_at(buffer, offset))
 }
 
+/// Where reads land before being copied out at their exact size: one
+/// buffer per thread, grown to the largest file read and reused, so a read
+/// neither zeroes nor reallocates a fresh buffer every time.
+const SCRATCH_START: usize = 4096;
+
+/// A thread keeps at most this much scratch between reads; a larger file
+/// (mountinfo of a host with thousands of mounts) gets its own buffer.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 fn read_with(
     extent: Extent,
     mut next: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
 ) -> std::io::Result<Vec<u8>> {
-    match extent {
-        Extent::FirstRead(limit) => {
-            let mut bytes = vec![0; limit];
-            let n = next(&mut bytes, 0)?;
-            bytes.truncate(n);
-            Ok(bytes)
+    SCRATCH.with_borrow_mut(|scratch| {
+        let wanted = match extent {
+            Extent::FirstRead(limit) => limit,
+            Extent::Whole => SCRATCH_START,
+        };
+        if scratch.len() < wanted {
+            scratch.resize(wanted, 0);
         }
-        Extent::Whole => {
-            let mut bytes = Vec::with_capacity(4096);
-            loop {
-                if bytes.len() == bytes.capacity() {
-                    bytes.reserve(bytes.capacity());
-                }
-                let start = bytes.len();
-                bytes.resize(bytes.capacity(), 0);
-                let n = next(&mut bytes[start..], start as u64)?;
-                bytes.truncate(start + n);
-                if n == 0 {
-                    return Ok(bytes);
-                }
+        let result = match extent {
+            Extent::FirstRead(limit) => {
+                next(&mut scratch[..limit], 0).map(|n| scratch[..n].to_vec())
             }
+            Extent::Whole => read_to_end(scratch, &mut next).map(|n| scratch[..n].to_vec()),
+        };
+        if scratch.len() > SCRATCH_KEPT {
+            *scratch = Vec::new();
         }
+        result
+    })
+}
+
+/// Reads until end of file into `buffer`, doubling it when full; returns
+/// how many bytes were read.
+fn read_to_end(
+    buffer: &mut Vec<u8>,
+    next: &mut impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let n = next(&mut buffer[filled..], filled as u64)?;
+        if n == 0 {
+            return Ok(filled);
+        }
+        filled += n;
     }
 }
 

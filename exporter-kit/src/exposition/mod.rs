@@ -4,14 +4,17 @@
 //! client_golang's registry produces (families by name, samples by label values,
 //! label pairs by name) so our output can be compared byte for byte with the Go
 //! exporters; [`encode`] writes it as Prometheus text 0.0.4 or OpenMetrics 1.0.0.
-//! [`parse`] reads the text format back (the textfile collector and the tests use it).
+//! [`parse`] reads the text format back (the textfile collector and the tests use it);
+//! [`intern`] keeps names built at run time once for the process.
 
 mod encode;
+mod intern;
 mod model;
 mod negotiate;
 mod parse;
 
 pub use encode::{encode, encode_families, write_escaped_label_value, write_float};
+pub use intern::{Fnv, FnvBuildHasher, intern};
 pub use model::{
     Dropped, Family, Label, MetricSet, MetricType, Sample, Value, is_valid_label_name,
     is_valid_metric_name,

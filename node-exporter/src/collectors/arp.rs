@@ -63,7 +63,7 @@ struct Arp {
 fn count(text: &str, path: &Path) -> Result<BTreeMap<String, u64>, CollectError> {
     let mut entries = BTreeMap::new();
     for line in text.lines() {
-        let columns: Vec<&str> = line.split_whitespace().collect();
+        let columns: Vec<&str> = line.split_ascii_whitespace().collect();
         match columns.len() {
             // Blank lines and the header.
             0 | 9 => continue,

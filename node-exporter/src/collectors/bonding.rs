@@ -33,9 +33,9 @@ impl Collector for Bonding {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         // Everything is read first: any missing file means no metrics at all.
         let mut masters = Vec::new();
-        for master in read_bonding(&self.root.join("bonding_masters"))?.split_whitespace() {
+        for master in read_bonding(&self.root.join("bonding_masters"))?.split_ascii_whitespace() {
             let slaves_text = read_bonding(&self.root.join(master).join("bonding/slaves"))?;
-            let slaves: Vec<&str> = slaves_text.split_whitespace().collect();
+            let slaves: Vec<&str> = slaves_text.split_ascii_whitespace().collect();
             let mut active = 0;
             for slave in &slaves {
                 let lower = self

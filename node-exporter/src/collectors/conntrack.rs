@@ -91,7 +91,7 @@ fn read_number(path: &Path) -> Result<f64, CollectError> {
 fn sum_stats(text: &str, path: &Path) -> Result<[u64; 17], CollectError> {
     let mut sums = [0u64; 17];
     for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         if fields.len() != 16 && fields.len() != 17 {
             return Err(CollectError::parse(
                 path,

@@ -251,7 +251,10 @@ impl Cpu {
                 continue;
             };
             let family = out.family(name, help, MetricType::Gauge);
-            for token in tokens.split_whitespace().filter(|t| regex.is_match(t)) {
+            for token in tokens
+                .split_ascii_whitespace()
+                .filter(|t| regex.is_match(t))
+            {
                 family.sample(&[(label, token)], 1.0);
             }
         }

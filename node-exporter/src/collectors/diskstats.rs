@@ -211,7 +211,7 @@ struct Device {
 fn parse(text: &str) -> Result<Vec<Device>, String> {
     let mut devices = Vec::new();
     for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         if fields.len() < 3 {
             continue;
         }

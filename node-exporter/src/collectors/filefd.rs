@@ -44,7 +44,7 @@ impl Collector for FileFd {
 /// "allocated unused maximum"
 fn parse(text: &str) -> Option<(f64, f64)> {
     let fields: Vec<f64> = text
-        .split_whitespace()
+        .split_ascii_whitespace()
         .map(|f| f.parse::<u64>().ok().map(|v| v as f64))
         .collect::<Option<_>>()?;
     match fields[..] {

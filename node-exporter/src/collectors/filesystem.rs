@@ -17,7 +17,7 @@ use exporter_kit::exposition::{MetricSet, MetricType};
 use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
-use crate::device_filter::replace_deprecated;
+use crate::device_filter::{Memo, replace_deprecated};
 
 pub const REGISTRATION: Registration = Registration {
     name: "filesystem",
@@ -109,6 +109,7 @@ pub struct Flags {
 struct Filter {
     regex: Regex,
     include: bool,
+    answers: Memo,
 }
 
 impl Filter {
@@ -130,14 +131,19 @@ impl Filter {
         };
         let regex =
             Regex::new(pattern).map_err(|e| format!("--collector.filesystem.{what}: {e}"))?;
-        Ok(Filter { regex, include })
+        Ok(Filter {
+            regex,
+            include,
+            answers: Memo::default(),
+        })
     }
 
     fn ignored(&self, value: &str) -> bool {
         if self.regex.as_str().is_empty() {
             return false;
         }
-        self.regex.is_match(value) != self.include
+        self.answers
+            .answer(value, || self.regex.is_match(value) != self.include)
     }
 }
 

@@ -40,7 +40,7 @@ impl Collector for LoadAvg {
 }
 
 fn parse(text: &str) -> Option<[f64; 3]> {
-    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().ok());
+    let mut fields = text.split_ascii_whitespace().map(|f| f.parse::<f64>().ok());
     Some([fields.next()??, fields.next()??, fields.next()??])
 }
 

@@ -60,7 +60,7 @@ impl Mdadm {
             {
                 continue;
             }
-            let fields: Vec<&str> = line.split_whitespace().collect();
+            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
             if fields.len() < 3 {
                 return Err(format!("Expected 3+ lines, got {line:?}"));
             }
@@ -71,7 +71,7 @@ impl Mdadm {
             let failed = line.matches("(F)").count() as u64;
             let spare = line.matches("(S)").count() as u64;
             let size: u64 = lines[i + 1]
-                .split_whitespace()
+                .split_ascii_whitespace()
                 .next()
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| format!("invalid size line {:?}", lines[i + 1]))?;

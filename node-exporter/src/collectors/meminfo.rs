@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use exporter_kit::exposition::{MetricSet, MetricType};
+use exporter_kit::exposition::{MetricSet, MetricType, intern};
 
 use crate::collector::{CollectError, Collector, Registration, read};
 
@@ -24,16 +24,23 @@ struct MemInfo {
 impl Collector for MemInfo {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let text = read(&self.path)?;
-        let fields = parse(&text)
-            .map_err(|line| CollectError::parse(&self.path, format!("invalid line {line:?}")))?;
-        for (name, value) in fields {
-            let help = format!("Memory information field {name}.");
-            out.single(
-                format!("node_memory_{name}"),
-                help,
-                MetricType::Gauge,
-                value,
-            );
+        let mut name = String::new();
+        let mut help = String::new();
+        for line in text.lines() {
+            let field = parse_line(line).map_err(|line| {
+                CollectError::parse(&self.path, format!("invalid line {line:?}"))
+            })?;
+            let Some((key, unit, value)) = field else {
+                continue;
+            };
+            name.clear();
+            name.push_str("node_memory_");
+            push_metric_key(&mut name, key, unit);
+            help.clear();
+            help.push_str("Memory information field ");
+            push_metric_key(&mut help, key, unit);
+            help.push('.');
+            out.single(intern(&name), intern(&help), MetricType::Gauge, value);
         }
         Ok(())
     }
@@ -95,34 +102,47 @@ const EXPORTED: [&str; 51] = [
     "Zswapped",
 ];
 
-/// `(metric name suffix, value)` for each exported line: `Active(anon)`
-/// becomes `Active_anon`, kB values become bytes with a `_bytes` suffix.
+/// One line: `(key, unit suffix, value)` when its key is exported, `None`
+/// when not. kB values become bytes, with a `_bytes` suffix.
+fn parse_line(line: &str) -> Result<Option<(&str, &'static str, f64)>, &str> {
+    let mut parts = line.split_ascii_whitespace();
+    let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+        return Err(line);
+    };
+    let value = value.parse::<u64>().map_err(|_| line)? as f64;
+    let (value, unit) = match (parts.next(), parts.next()) {
+        (None, _) => (value, ""),
+        (Some("kB"), None) => (value * 1024.0, "_bytes"),
+        _ => return Err(line),
+    };
+    let key = key.strip_suffix(':').ok_or(line)?;
+    Ok(EXPORTED
+        .binary_search(&key)
+        .is_ok()
+        .then_some((key, unit, value)))
+}
+
+/// Appends the metric name's part for `key`: `Active(anon)` becomes
+/// `Active_anon`, then the unit suffix.
+fn push_metric_key(out: &mut String, key: &str, unit: &str) {
+    out.extend(key.chars().filter_map(|c| match c {
+        '(' => Some('_'),
+        ')' => None,
+        c => Some(c),
+    }));
+    out.push_str(unit);
+}
+
+/// `(metric name suffix, value)` for each exported line.
+#[cfg(test)]
 fn parse(text: &str) -> Result<Vec<(String, f64)>, &str> {
     let mut fields = Vec::new();
     for line in text.lines() {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        let (Some(key), Some(value)) = (parts.first(), parts.get(1)) else {
-            return Err(line);
-        };
-        let value = value.parse::<u64>().map_err(|_| line)? as f64;
-        let (value, unit) = match parts[2..] {
-            [] => (value, ""),
-            ["kB"] => (value * 1024.0, "_bytes"),
-            _ => return Err(line),
-        };
-        let key = key.strip_suffix(':').ok_or(line)?;
-        if !EXPORTED.contains(&key) {
-            continue;
+        if let Some((key, unit, value)) = parse_line(line)? {
+            let mut name = String::new();
+            push_metric_key(&mut name, key, unit);
+            fields.push((name, value));
         }
-        let name: String = key
-            .chars()
-            .filter_map(|c| match c {
-                '(' => Some('_'),
-                ')' => None,
-                c => Some(c),
-            })
-            .collect();
-        fields.push((name + unit, value));
     }
     Ok(fields)
 }
@@ -145,6 +165,11 @@ mod tests {
                 ("HugePages_Total".to_owned(), 0.0),
             ]
         );
+    }
+
+    #[test]
+    fn exported_keys_are_sorted_for_binary_search() {
+        assert!(super::EXPORTED.is_sorted());
     }
 
     #[test]

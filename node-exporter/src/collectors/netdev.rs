@@ -161,7 +161,7 @@ fn parse(text: &str, path: &Path) -> Result<Vec<(String, [u64; 16])>, CollectErr
                 "invalid net/dev line, empty interface name",
             ));
         }
-        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         if fields.len() < 16 {
             return Err(CollectError::parse(
                 path,

@@ -52,7 +52,8 @@ fn parse_pairs<'a>(
     let mut lines = text.lines();
     while let Some(names) = lines.next() {
         let values = lines.next().unwrap_or("");
-        if names.split(' ').count() != values.split(' ').count() {
+        let spaces = |line: &str| line.bytes().filter(|&b| b == b' ').count();
+        if spaces(names) != spaces(values) {
             let protocol = names.split(' ').next().unwrap_or("");
             let protocol = protocol.strip_suffix(':').unwrap_or(protocol);
             return Err(CollectError::parse(
@@ -82,7 +83,7 @@ fn parse_snmp6<'a>(
     mut each: impl FnMut(&'a str, &'a str, &'a str) -> Result<(), CollectError>,
 ) -> Result<(), CollectError> {
     for line in text.lines() {
-        let mut fields = line.split_whitespace();
+        let mut fields = line.split_ascii_whitespace();
         let (Some(key), Some(value)) = (fields.next(), fields.next()) else {
             continue;
         };
@@ -106,31 +107,47 @@ impl Collector for NetStat {
             Err(e) => return Err(CollectError::io(&self.snmp6, e)),
         };
         // Hundreds of fields, a few dozen exported: the key is built in one
-        // reused buffer and only selected fields allocate.
+        // reused buffer and compared with last scrape's at its position.
+        let mut fields = self.fields.scan();
         let mut key = String::new();
         let mut emit = |protocol: &str, name: &str, value: &str| {
-            // Every value must parse, selected or not, as upstream.
-            let value: f64 = value.parse().map_err(|_| {
-                CollectError::parse(&self.netstat, format!("invalid value {value} in netstats"))
-            })?;
             key.clear();
             key.push_str(protocol);
             key.push('_');
             key.push_str(name);
-            if self.fields.is_match(&key) {
-                out.single(
+            let selected = fields.select(&key, || {
+                (
                     format!("node_netstat_{key}"),
                     format!("Statistic {protocol}{name}."),
-                    MetricType::Untyped,
-                    value,
-                );
-            }
+                )
+            });
+            let Some(selected) = selected else {
+                // Every value must parse, selected or not, as upstream.
+                return match is_counter(value) || value.parse::<f64>().is_ok() {
+                    true => Ok(()),
+                    false => Err(invalid_value(&self.netstat, value)),
+                };
+            };
+            let value: f64 = value
+                .parse()
+                .map_err(|_| invalid_value(&self.netstat, value))?;
+            out.single(selected.metric, selected.help, MetricType::Untyped, value);
             Ok(())
         };
         parse_pairs(&netstat, &self.netstat, &mut emit)?;
         parse_pairs(&snmp, &self.snmp, &mut emit)?;
         parse_snmp6(&snmp6, &mut emit)
     }
+}
+
+/// The common case of a /proc counter: ASCII digits only, which always
+/// parse as a float.
+fn is_counter(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn invalid_value(path: &Path, value: &str) -> CollectError {
+    CollectError::parse(path, format!("invalid value {value} in netstats"))
 }
 
 #[cfg(test)]

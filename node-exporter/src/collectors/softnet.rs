@@ -84,7 +84,7 @@ impl Collector for Softnet {
 fn parse(text: &str) -> Result<Vec<(u32, [u32; 13])>, String> {
     let mut rows = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let columns: Vec<&str> = line.split_whitespace().collect();
+        let columns: Vec<&str> = line.split_ascii_whitespace().collect();
         if columns.len() < 9 {
             return Err(format!(
                 "detected {} columns, but expected at least 9",

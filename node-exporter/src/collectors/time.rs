@@ -62,7 +62,7 @@ impl Collector for Time {
                     .map_err(|e| CollectError::io(&path, e))
             };
             let device = index.to_string();
-            for source in read("available_clocksource")?.split_whitespace() {
+            for source in read("available_clocksource")?.split_ascii_whitespace() {
                 available.push((device.clone(), source.to_owned()));
             }
             current.push((device, read("current_clocksource")?));

@@ -27,7 +27,7 @@ struct UdpQueues {
 fn sum_queues(text: &str, path: &Path) -> Result<(u64, u64), CollectError> {
     let (mut tx, mut rx) = (0u64, 0u64);
     for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
         if fields.len() < 13 {
             return Err(CollectError::parse(
                 path,

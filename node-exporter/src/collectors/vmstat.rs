@@ -41,8 +41,9 @@ struct VmStat {
 impl Collector for VmStat {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let text = read(&self.path)?;
+        let mut fields = self.fields.scan();
         for line in text.lines() {
-            let mut parts = line.split_whitespace();
+            let mut parts = line.split_ascii_whitespace();
             let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
                 return Err(CollectError::parse(
                     &self.path,
@@ -53,14 +54,14 @@ impl Collector for VmStat {
             let value: f64 = value.parse().map_err(|_| {
                 CollectError::parse(&self.path, format!("invalid value in {line:?}"))
             })?;
-            if self.fields.is_match(name) {
-                let help = format!("/proc/vmstat information field {name}.");
-                out.single(
+            let selected = fields.select(name, || {
+                (
                     format!("node_vmstat_{name}"),
-                    help,
-                    MetricType::Untyped,
-                    value,
-                );
+                    format!("/proc/vmstat information field {name}."),
+                )
+            });
+            if let Some(selected) = selected {
+                out.single(selected.metric, selected.help, MetricType::Untyped, value);
             }
         }
         Ok(())
