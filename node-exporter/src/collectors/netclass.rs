@@ -1,17 +1,38 @@
-//! Network interface properties from /sys/class/net/<device>/.
+//! Network interface properties: from /sys/class/net/<device>/ by default,
+//! and with `--collector.netclass.netlink` as node_exporter's netlink variant
+//! (`netclass_rtnl_linux.go`) reads them, for hosts where sysfs reads
+//! contend for the RTNL lock: one RTM_GETLINK dump, one ethtool
+//! LINKMODES_GET dump for speed and duplex, and the three sysfs attributes
+//! netlink lacks (`addr_assign_type`, `dev_id`, `name_assign_type`, which
+//! take only the device's own lock).
+//!
+//! The netlink variant's output is upstream's, differences from the sysfs
+//! variant included:
+//! - `node_network_info` has no `adminstate` label and another help text;
+//! - `node_network_altnames_info{altname,device}` gives each alternative name;
+//! - `flags` are the kernel's `dev_get_flags()` (RUNNING, LOWER_UP, DORMANT
+//!   added from the link state); `carrier` is there for down links too;
+//! - `dormant` is the link mode, as upstream takes it;
+//! - `iface_link` is the device's own index unless IFLA_LINK names another;
+//! - speed and duplex are ethtool's, for devices whose driver has link
+//!   settings (not lo, ifb or tun): duplex `Half`, `Full` or `Unknown`, and
+//!   an unknown speed is 4294967295 Mb/s, which
+//!   `--collector.netclass.ignore-invalid-speed` does not drop.
 
 use std::collections::HashMap;
 use std::os::unix::fs::DirEntryExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use clap::ArgAction;
 use exporter_kit::exposition::{MetricSet, MetricType};
 use regex::Regex;
 
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
 use crate::pseudo::{Extent, KeptFile, read_again, read_fresh};
-use crate::sysfs::{ATTRIBUTE_SIZE, Directory, attribute_text, is_absent};
+use crate::rtnetlink::{LinkMode, LinkModeReader, LinkProperties, LinkReader};
+use crate::sysfs::{ATTRIBUTE_SIZE, Directory, attribute_text, is_absent, read_attribute};
 
 pub const REGISTRATION: Registration = Registration {
     name: "netclass",
@@ -20,14 +41,12 @@ pub const REGISTRATION: Registration = Registration {
         let flags = &context.flags.netclass;
         let ignored = Regex::new(&flags.ignored_devices)
             .map_err(|e| format!("--collector.netclass.ignored-devices: {e}"))?;
-        let root = context.paths.sys("class/net");
-        Ok(Box::new(NetClass {
-            keep: crate::pseudo::is_pseudo_path(&root),
-            root,
+        Ok(Box::new(NetClass::new(
+            context.paths.sys("class/net"),
             ignored,
-            ignore_invalid_speed: flags.ignore_invalid_speed,
-            kept: Mutex::new(HashMap::new()),
-        }))
+            flags.ignore_invalid_speed,
+            flags.netlink,
+        )))
     },
 };
 
@@ -48,53 +67,163 @@ pub struct Flags {
         long = "collector.netclass.ignore-invalid-speed"
     )]
     pub ignore_invalid_speed: bool,
+    // Upstream's help, /proc/net/dev included: it is /sys/class/net that
+    // netlink stands in for.
+    /// Use netlink to gather stats instead of /proc/net/dev.
+    #[arg(id = "collector.netclass.netlink", long = "collector.netclass.netlink", action = ArgAction::SetTrue, overrides_with = "no-collector.netclass.netlink")]
+    pub netlink: bool,
+    /// Read /sys/class/net (default).
+    #[arg(id = "no-collector.netclass.netlink", long = "no-collector.netclass.netlink", action = ArgAction::SetTrue, overrides_with = "collector.netclass.netlink", hide = true)]
+    pub no_netlink: bool,
 }
 
 struct NetClass {
     root: PathBuf,
     ignored: Regex,
     ignore_invalid_speed: bool,
-    /// Whether `root` is sysfs, whose files may be kept open.
-    keep: bool,
-    /// By device name, the devices of the last scrape.
-    kept: Mutex<HashMap<String, KeptDevice>>,
+    source: Source,
 }
 
-/// (metric, type, sysfs file), in node_exporter's order.
-const PROPERTIES: [(&str, MetricType, &str); 16] = [
-    ("address_assign_type", MetricType::Gauge, "addr_assign_type"),
-    ("carrier", MetricType::Gauge, "carrier"),
-    (
-        "carrier_changes_total",
-        MetricType::Counter,
-        "carrier_changes",
-    ),
-    (
-        "carrier_up_changes_total",
-        MetricType::Counter,
-        "carrier_up_count",
-    ),
-    (
-        "carrier_down_changes_total",
-        MetricType::Counter,
-        "carrier_down_count",
-    ),
-    ("device_id", MetricType::Gauge, "dev_id"),
-    ("dormant", MetricType::Gauge, "dormant"),
-    ("flags", MetricType::Gauge, "flags"),
-    ("iface_id", MetricType::Gauge, "ifindex"),
-    ("iface_link", MetricType::Gauge, "iflink"),
-    ("iface_link_mode", MetricType::Gauge, "link_mode"),
-    ("mtu_bytes", MetricType::Gauge, "mtu"),
-    ("name_assign_type", MetricType::Gauge, "name_assign_type"),
-    ("net_dev_group", MetricType::Gauge, "netdev_group"),
-    ("transmit_queue_length", MetricType::Gauge, "tx_queue_len"),
-    ("protocol_type", MetricType::Gauge, "type"),
+enum Source {
+    Sysfs {
+        /// Whether `root` is sysfs, whose files may be kept open.
+        keep: bool,
+        /// By device name, the devices of the last scrape.
+        kept: Mutex<HashMap<String, KeptDevice>>,
+    },
+    Netlink(Mutex<Readers>),
+}
+
+#[derive(Default)]
+struct Readers {
+    links: LinkReader,
+    modes: LinkModeReader,
+}
+
+/// A property's value from a netlink dump, or `None` if the netlink
+/// variant reads it from sysfs too.
+type FromNetlink = Option<fn(&LinkProperties) -> Option<f64>>;
+
+/// One `node_network_<metric>{device}` family.
+struct Property {
+    metric: &'static str,
+    kind: MetricType,
+    /// The sysfs attribute.
+    file: &'static str,
+    netlink: FromNetlink,
+}
+
+/// In node_exporter's order.
+const PROPERTIES: [Property; 16] = [
+    Property {
+        metric: "address_assign_type",
+        kind: MetricType::Gauge,
+        file: "addr_assign_type",
+        netlink: None,
+    },
+    Property {
+        metric: "carrier",
+        kind: MetricType::Gauge,
+        file: "carrier",
+        netlink: Some(|link| link.carrier.map(f64::from)),
+    },
+    Property {
+        metric: "carrier_changes_total",
+        kind: MetricType::Counter,
+        file: "carrier_changes",
+        netlink: Some(|link| link.carrier_changes.map(f64::from)),
+    },
+    Property {
+        metric: "carrier_up_changes_total",
+        kind: MetricType::Counter,
+        file: "carrier_up_count",
+        netlink: Some(|link| link.carrier_up_count.map(f64::from)),
+    },
+    Property {
+        metric: "carrier_down_changes_total",
+        kind: MetricType::Counter,
+        file: "carrier_down_count",
+        netlink: Some(|link| link.carrier_down_count.map(f64::from)),
+    },
+    Property {
+        metric: "device_id",
+        kind: MetricType::Gauge,
+        file: "dev_id",
+        netlink: None,
+    },
+    Property {
+        metric: "dormant",
+        kind: MetricType::Gauge,
+        file: "dormant",
+        // Upstream's netlink variant reports the link mode here.
+        netlink: Some(|link| link.link_mode.map(f64::from)),
+    },
+    Property {
+        metric: "flags",
+        kind: MetricType::Gauge,
+        file: "flags",
+        netlink: Some(|link| Some(f64::from(link.flags))),
+    },
+    Property {
+        metric: "iface_id",
+        kind: MetricType::Gauge,
+        file: "ifindex",
+        netlink: Some(|link| Some(f64::from(link.index))),
+    },
+    Property {
+        metric: "iface_link",
+        kind: MetricType::Gauge,
+        file: "iflink",
+        // The kernel leaves IFLA_LINK out when it is the device itself;
+        // upstream takes 0 (an ipip fallback's "no link") for absent too.
+        netlink: Some(|link| {
+            Some(f64::from(
+                link.link.filter(|&other| other > 0).unwrap_or(link.index),
+            ))
+        }),
+    },
+    Property {
+        metric: "iface_link_mode",
+        kind: MetricType::Gauge,
+        file: "link_mode",
+        netlink: Some(|link| link.link_mode.map(f64::from)),
+    },
+    Property {
+        metric: "mtu_bytes",
+        kind: MetricType::Gauge,
+        file: "mtu",
+        netlink: Some(|link| link.mtu.map(f64::from)),
+    },
+    Property {
+        metric: "name_assign_type",
+        kind: MetricType::Gauge,
+        file: "name_assign_type",
+        netlink: None,
+    },
+    Property {
+        metric: "net_dev_group",
+        kind: MetricType::Gauge,
+        file: "netdev_group",
+        netlink: Some(|link| link.group.map(f64::from)),
+    },
+    Property {
+        metric: "transmit_queue_length",
+        kind: MetricType::Gauge,
+        file: "tx_queue_len",
+        netlink: Some(|link| link.tx_queue_length.map(f64::from)),
+    },
+    Property {
+        metric: "protocol_type",
+        kind: MetricType::Gauge,
+        file: "type",
+        netlink: Some(|link| Some(f64::from(link.kind))),
+    },
 ];
 
-/// Every file read per device, each once: the string attributes of
-/// `node_network_info` and `node_network_up`, the [`PROPERTIES`] (`flags`
-/// is both) and `speed`. Only these: a device directory holds twice as many.
+/// Every file the sysfs variant reads per device, each once: the string
+/// attributes of `node_network_info` and `node_network_up`, the
+/// [`PROPERTIES`] (`flags` is both) and `speed`. Only these: a device
+/// directory holds twice as many.
 const FILES: [&str; 22] = [
     "address",
     "broadcast",
@@ -120,6 +249,17 @@ const FILES: [&str; 22] = [
     "speed",
 ];
 
+/// RFC 2863 operational states by IF_OPER_* value, named as sysfs names them.
+const OPERSTATES: [&str; 7] = [
+    "unknown",
+    "notpresent",
+    "down",
+    "lowerlayerdown",
+    "testing",
+    "dormant",
+    "up",
+];
+
 /// A device's attribute files, kept open between scrapes (see
 /// [`crate::pseudo`]). They stay valid while the device's entry in the class
 /// directory is the same kernfs node, told by its inode number: a renamed
@@ -127,6 +267,22 @@ const FILES: [&str; 22] = [
 struct KeptDevice {
     inode: u64,
     files: [Option<KeptFile>; FILES.len()],
+}
+
+/// What node_exporter reports of one device, from either source.
+struct Device {
+    name: String,
+    operstate: String,
+    address: String,
+    broadcast: String,
+    duplex: String,
+    /// `None` from netlink, whose `node_network_info` lacks the label.
+    adminstate: Option<&'static str>,
+    ifalias: String,
+    /// By [`PROPERTIES`] index.
+    properties: [Option<f64>; PROPERTIES.len()],
+    speed_bytes: Option<f64>,
+    altnames: Vec<String>,
 }
 
 /// The attributes node_exporter reports for one device. Attributes the
@@ -168,8 +324,210 @@ fn read_attributes(
     Ok(attributes)
 }
 
+/// Sysfs' numbers: decimal, or hexadecimal with 0x (`dev_id`).
+fn number(text: &str) -> i64 {
+    parse_int_any_base(text).unwrap_or(0)
+}
+
+impl Device {
+    fn from_sysfs(
+        name: String,
+        mut attributes: HashMap<&'static str, String>,
+        ignore_invalid_speed: bool,
+    ) -> Device {
+        let adminstate = match attributes.get("flags").map(|flags| number(flags)) {
+            None => "unknown",
+            Some(flags) if flags & 1 == 1 => "up",
+            Some(_) => "down",
+        };
+        let speed_bytes = attributes
+            .get("speed")
+            .map(|speed| number(speed))
+            // Some devices say -1 for an unknown speed.
+            .filter(|&speed| speed >= 0 || !ignore_invalid_speed)
+            .map(|speed| (speed * 1000 * 1000 / 8) as f64);
+        let properties =
+            PROPERTIES.map(|property| attributes.get(property.file).map(|v| number(v) as f64));
+        let mut text = |file| attributes.remove(file).unwrap_or_default();
+        Device {
+            operstate: text("operstate"),
+            address: text("address"),
+            broadcast: text("broadcast"),
+            duplex: text("duplex"),
+            ifalias: text("ifalias"),
+            name,
+            adminstate: Some(adminstate),
+            properties,
+            speed_bytes,
+            altnames: Vec::new(),
+        }
+    }
+
+    /// `dir` is the device's sysfs directory, for the attributes netlink
+    /// lacks.
+    fn from_netlink(
+        link: LinkProperties,
+        mode: Option<&LinkMode>,
+        dir: &Path,
+    ) -> Result<Device, CollectError> {
+        let mut properties = [None; PROPERTIES.len()];
+        for (value, property) in properties.iter_mut().zip(&PROPERTIES) {
+            *value = match property.netlink {
+                Some(from_link) => from_link(&link),
+                None => {
+                    let path = dir.join(property.file);
+                    match read_attribute(&path) {
+                        Ok(text) => Some(number(&text) as f64),
+                        Err(e) if is_absent(&e) => None,
+                        Err(e) => return Err(CollectError::io(&path, e)),
+                    }
+                }
+            };
+        }
+        let operstate = link.operstate.map_or(0, usize::from);
+        Ok(Device {
+            // Upstream would index past its table (and crash) on a state
+            // the kernel does not have.
+            operstate: OPERSTATES.get(operstate).unwrap_or(&"unknown").to_string(),
+            address: hardware_address(&link.address),
+            broadcast: hardware_address(&link.broadcast),
+            duplex: mode.map(|mode| duplex(mode.duplex)).unwrap_or_default(),
+            adminstate: None,
+            ifalias: link.alias.unwrap_or_default(),
+            properties,
+            // Go reads the u32 into a 64-bit int: SPEED_UNKNOWN stays
+            // positive, and is reported.
+            speed_bytes: mode.map(|mode| (u64::from(mode.speed) * 1000 * 1000 / 8) as f64),
+            altnames: link
+                .altnames
+                .into_iter()
+                .filter(|altname| !altname.is_empty())
+                .collect(),
+            name: link.name,
+        })
+    }
+}
+
+/// As Go's `net.HardwareAddr` prints it.
+fn hardware_address(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(':');
+        }
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// As the Go ethtool package's `Duplex` prints it.
+fn duplex(value: u8) -> String {
+    match value {
+        0 => "Half".to_owned(),
+        1 => "Full".to_owned(),
+        255 => "Unknown".to_owned(),
+        other => format!("Duplex({other})"),
+    }
+}
+
 impl Collector for NetClass {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
+        let (devices, info_help) = match &self.source {
+            Source::Sysfs { keep, kept } => (
+                self.sysfs_devices(*keep, kept)?,
+                "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+            ),
+            Source::Netlink(readers) => (
+                self.netlink_devices(readers)?,
+                "Non-numeric data of <iface>, value is always 1.",
+            ),
+        };
+        let up = out.family(
+            "node_network_up",
+            "Value is 1 if operstate is 'up', 0 otherwise.",
+            MetricType::Gauge,
+        );
+        for device in &devices {
+            let value = if device.operstate == "up" { 1.0 } else { 0.0 };
+            up.sample(&[("device", &device.name)], value);
+        }
+        let info = out.family("node_network_info", info_help, MetricType::Gauge);
+        let mut labels = Vec::with_capacity(7);
+        for device in &devices {
+            labels.clear();
+            labels.extend([
+                ("device", device.name.as_str()),
+                ("address", device.address.as_str()),
+                ("broadcast", device.broadcast.as_str()),
+                ("duplex", device.duplex.as_str()),
+                ("operstate", device.operstate.as_str()),
+                ("ifalias", device.ifalias.as_str()),
+            ]);
+            if let Some(adminstate) = device.adminstate {
+                labels.push(("adminstate", adminstate));
+            }
+            info.sample(&labels, 1.0);
+        }
+        let altnames = out.family(
+            "node_network_altnames_info",
+            "Non-numeric data of <iface> altname, value is always 1.",
+            MetricType::Gauge,
+        );
+        for device in &devices {
+            for altname in &device.altnames {
+                altnames.sample(&[("altname", altname), ("device", &device.name)], 1.0);
+            }
+        }
+        for (index, property) in PROPERTIES.iter().enumerate() {
+            let family = out.family(
+                format!("node_network_{}", property.metric),
+                format!("Network device property: {}", property.metric),
+                property.kind,
+            );
+            for device in &devices {
+                if let Some(value) = device.properties[index] {
+                    family.sample(&[("device", &device.name)], value);
+                }
+            }
+        }
+        let speed = out.family(
+            "node_network_speed_bytes",
+            "Network device property: speed_bytes",
+            MetricType::Gauge,
+        );
+        for device in &devices {
+            if let Some(value) = device.speed_bytes {
+                speed.sample(&[("device", &device.name)], value);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NetClass {
+    fn new(root: PathBuf, ignored: Regex, ignore_invalid_speed: bool, netlink: bool) -> NetClass {
+        let source = if netlink {
+            Source::Netlink(Mutex::new(Readers::default()))
+        } else {
+            Source::Sysfs {
+                keep: crate::pseudo::is_pseudo_path(&root),
+                kept: Mutex::new(HashMap::new()),
+            }
+        };
+        NetClass {
+            root,
+            ignored,
+            ignore_invalid_speed,
+            source,
+        }
+    }
+
+    fn sysfs_devices(
+        &self,
+        keep: bool,
+        kept: &Mutex<HashMap<String, KeptDevice>>,
+    ) -> Result<Vec<Device>, CollectError> {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e)
@@ -185,7 +543,7 @@ impl Collector for NetClass {
             }
             Err(e) => return Err(CollectError::io(&self.root, e)),
         };
-        let mut devices: Vec<(String, HashMap<&str, String>)> = Vec::new();
+        let mut devices = Vec::new();
         let mut names: Vec<(String, PathBuf, u64)> = entries
             .flatten()
             // bonding_masters and other plain files are not devices.
@@ -200,7 +558,7 @@ impl Collector for NetClass {
             .filter(|(name, _, _)| !self.ignored.is_match(name))
             .collect();
         names.sort();
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
         // Devices not seen again are closed when this drops.
         let mut previous = std::mem::take(&mut *kept);
         for (name, path, inode) in names {
@@ -211,9 +569,13 @@ impl Collector for NetClass {
                     inode,
                     files: Default::default(),
                 });
-            match read_attributes(&path, &mut device, self.keep) {
+            match read_attributes(&path, &mut device, keep) {
                 Ok(attributes) => {
-                    devices.push((name.clone(), attributes));
+                    devices.push(Device::from_sysfs(
+                        name.clone(),
+                        attributes,
+                        self.ignore_invalid_speed,
+                    ));
                     kept.insert(name, device);
                 }
                 // A device that vanished mid-scrape is simply gone: its
@@ -224,90 +586,313 @@ impl Collector for NetClass {
                 Err(e) => return Err(CollectError::io(&path, e)),
             }
         }
-        drop(kept);
+        Ok(devices)
+    }
 
-        let up = out.family(
-            "node_network_up",
-            "Value is 1 if operstate is 'up', 0 otherwise.",
-            MetricType::Gauge,
-        );
-        for (name, attributes) in &devices {
-            let value = if attributes.get("operstate").is_some_and(|s| s == "up") {
-                1.0
-            } else {
-                0.0
-            };
-            up.sample(&[("device", name)], value);
-        }
-        let info = out.family(
-            "node_network_info",
-            "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
-            MetricType::Gauge,
-        );
-        for (name, attributes) in &devices {
-            let get = |key: &str| attributes.get(key).map_or("", String::as_str);
-            let adminstate = match attributes.get("flags").and_then(|f| parse_int_any_base(f)) {
-                None if !attributes.contains_key("flags") => "unknown",
-                Some(flags) if flags & 1 == 1 => "up",
-                _ => "down",
-            };
-            info.sample(
-                &[
-                    ("device", name),
-                    ("address", get("address")),
-                    ("broadcast", get("broadcast")),
-                    ("duplex", get("duplex")),
-                    ("operstate", get("operstate")),
-                    ("adminstate", adminstate),
-                    ("ifalias", get("ifalias")),
-                ],
-                1.0,
-            );
-        }
-        for (metric, kind, file) in PROPERTIES {
-            let family = out.family(
-                format!("node_network_{metric}"),
-                format!("Network device property: {metric}"),
-                kind,
-            );
-            for (name, attributes) in &devices {
-                if let Some(value) = attributes.get(file) {
-                    family.sample(
-                        &[("device", name)],
-                        parse_int_any_base(value).unwrap_or(0) as f64,
+    /// Like upstream's and netdev's, the dumps are of this process's network
+    /// namespace; the three sysfs attributes are read under `--path.sysfs`
+    /// (upstream reads /sys whatever the flag says).
+    fn netlink_devices(&self, readers: &Mutex<Readers>) -> Result<Vec<Device>, CollectError> {
+        let mut readers = readers.lock().unwrap_or_else(|p| p.into_inner());
+        let modes: HashMap<String, LinkMode> = match readers.modes.link_modes() {
+            Ok(modes) => modes
+                .unwrap_or_else(|| {
+                    log::debug!(
+                        "ETHTOOL netlink interface unavailable, duplex and linkspeed are not scraped."
                     );
-                }
-            }
-        }
-        let family = out.family(
-            "node_network_speed_bytes",
-            "Network device property: speed_bytes",
-            MetricType::Gauge,
-        );
-        for (name, attributes) in &devices {
-            let Some(speed) = attributes.get("speed") else {
-                continue;
-            };
-            let speed = parse_int_any_base(speed).unwrap_or(0);
-            if speed >= 0 || !self.ignore_invalid_speed {
-                family.sample(&[("device", name)], (speed * 1000 * 1000 / 8) as f64);
-            }
-        }
-        Ok(())
+                    Vec::new()
+                })
+                .into_iter()
+                .map(|mode| (mode.name.clone(), mode))
+                .collect(),
+            Err(e) => return Err(CollectError::io(Path::new("ethtool LINKMODES_GET"), e)),
+        };
+        let links = readers
+            .links
+            .properties()
+            .map_err(|e| CollectError::io(Path::new("rtnetlink RTM_GETLINK"), e))?;
+        drop(readers);
+        links
+            .into_iter()
+            .filter(|link| !self.ignored.is_match(&link.name))
+            .map(|link| {
+                let (mode, dir) = (modes.get(&link.name), self.root.join(&link.name));
+                Device::from_netlink(link, mode, &dir)
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use clap::{Args as _, FromArgMatches as _};
+    use exporter_kit::exposition::Value;
+
     use super::*;
 
     #[test]
     fn every_property_file_is_read() {
-        for (_, _, file) in PROPERTIES {
-            assert!(FILES.contains(&file), "{file}");
+        for property in &PROPERTIES {
+            assert!(FILES.contains(&property.file), "{}", property.file);
         }
         for (i, file) in FILES.iter().enumerate() {
             assert!(!FILES[..i].contains(file), "{file} twice");
+        }
+    }
+
+    fn flags(args: &[&str]) -> Flags {
+        let matches = Flags::augment_args(clap::Command::new("node-exporter"))
+            .try_get_matches_from(std::iter::once("node-exporter").chain(args.iter().copied()))
+            .unwrap();
+        Flags::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn netlink_is_off_unless_asked_for_and_the_last_flag_wins() {
+        assert!(!flags(&[]).netlink);
+        assert!(flags(&["--collector.netclass.netlink"]).netlink);
+        assert!(
+            !flags(&[
+                "--collector.netclass.netlink",
+                "--no-collector.netclass.netlink"
+            ])
+            .netlink
+        );
+        assert!(
+            flags(&[
+                "--no-collector.netclass.netlink",
+                "--collector.netclass.netlink"
+            ])
+            .netlink
+        );
+    }
+
+    fn property(device: &Device, metric: &str) -> Option<f64> {
+        let index = PROPERTIES.iter().position(|p| p.metric == metric).unwrap();
+        device.properties[index]
+    }
+
+    #[test]
+    fn a_netlink_device_is_reported_as_upstream_reports_it() {
+        let sysfs = tempfile::tempdir().unwrap();
+        std::fs::write(sysfs.path().join("addr_assign_type"), "3\n").unwrap();
+        std::fs::write(sysfs.path().join("dev_id"), "0x1\n").unwrap();
+        // No name_assign_type: absent, as when the kernel refuses it.
+        let link = LinkProperties {
+            index: 7,
+            kind: 1,
+            flags: 0x11043,
+            name: "eth0".to_owned(),
+            address: vec![2, 0xfc, 0, 0, 0, 1],
+            broadcast: vec![0xff; 6],
+            mtu: Some(1400),
+            link: Some(0),
+            operstate: Some(6),
+            link_mode: Some(1),
+            alias: Some("uplink".to_owned()),
+            carrier: Some(1),
+            altnames: vec!["enp0s3".to_owned(), String::new()],
+            ..LinkProperties::default()
+        };
+        let mode = LinkMode {
+            name: "eth0".to_owned(),
+            speed: u32::MAX,
+            duplex: 255,
+        };
+        let device = Device::from_netlink(link, Some(&mode), sysfs.path()).unwrap();
+        assert_eq!(
+            [
+                &device.operstate,
+                &device.address,
+                &device.broadcast,
+                &device.duplex,
+                &device.ifalias
+            ],
+            [
+                "up",
+                "02:fc:00:00:00:01",
+                "ff:ff:ff:ff:ff:ff",
+                "Unknown",
+                "uplink"
+            ]
+        );
+        assert_eq!(device.adminstate, None);
+        assert_eq!(device.altnames, ["enp0s3"]);
+        assert_eq!(device.speed_bytes, Some(536_870_911_875_000.0));
+        for (metric, value) in [
+            ("address_assign_type", Some(3.0)),
+            ("device_id", Some(1.0)),
+            ("name_assign_type", None),
+            ("iface_id", Some(7.0)),
+            ("iface_link", Some(7.0)),
+            ("dormant", Some(1.0)),
+            ("iface_link_mode", Some(1.0)),
+            ("flags", Some(f64::from(0x11043))),
+            ("protocol_type", Some(1.0)),
+            ("mtu_bytes", Some(1400.0)),
+            ("carrier", Some(1.0)),
+            ("carrier_changes_total", None),
+            ("net_dev_group", None),
+        ] {
+            assert_eq!(property(&device, metric), value, "{metric}");
+        }
+
+        let odd = LinkProperties {
+            name: "gre0".to_owned(),
+            index: 9,
+            link: Some(4),
+            operstate: Some(42),
+            ..LinkProperties::default()
+        };
+        let device = Device::from_netlink(odd, None, sysfs.path()).unwrap();
+        assert_eq!(device.operstate, "unknown");
+        assert_eq!((device.address.as_str(), device.duplex.as_str()), ("", ""));
+        assert_eq!(device.speed_bytes, None);
+        assert_eq!(property(&device, "iface_link"), Some(4.0));
+        assert_eq!(duplex(0), "Half");
+        assert_eq!(duplex(1), "Full");
+        assert_eq!(duplex(7), "Duplex(7)");
+    }
+
+    fn scrape(netlink: bool) -> MetricSet {
+        let collector = NetClass::new(
+            PathBuf::from("/sys/class/net"),
+            Regex::new("^$").unwrap(),
+            false,
+            netlink,
+        );
+        let mut out = MetricSet::new();
+        collector.update(&mut out).unwrap();
+        assert_eq!(out.finish(), []);
+        out
+    }
+
+    /// A family's samples: by device, their other labels and value.
+    fn samples(set: &MetricSet, name: &str) -> BTreeMap<String, (BTreeMap<String, String>, f64)> {
+        let Some(family) = set.families().iter().find(|f| f.name == name) else {
+            return BTreeMap::new();
+        };
+        family
+            .samples
+            .iter()
+            .map(|sample| {
+                let mut labels: BTreeMap<String, String> = sample
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.to_string(), l.value.clone()))
+                    .collect();
+                let device = labels.remove("device").unwrap();
+                let Value::Single(value) = sample.value else {
+                    panic!("{name} is not a gauge or counter");
+                };
+                (device, (labels, value))
+            })
+            .collect()
+    }
+
+    fn values(set: &MetricSet, name: &str) -> BTreeMap<String, f64> {
+        samples(set, name)
+            .into_iter()
+            .map(|(device, (_, value))| (device, value))
+            .collect()
+    }
+
+    /// Both ways on this machine's devices: whatever the two variants share
+    /// and cannot drift between two scrapes agrees, device by device.
+    #[test]
+    fn the_netlink_variant_agrees_with_sysfs_on_the_live_devices() {
+        let (sysfs, netlink) = (scrape(false), scrape(true));
+        let devices = values(&sysfs, "node_network_up");
+        assert!(devices.contains_key("lo"), "{devices:?}");
+        assert_eq!(values(&netlink, "node_network_up"), devices);
+
+        let names = |set: &MetricSet| -> BTreeSet<String> {
+            set.families().iter().map(|f| f.name.to_string()).collect()
+        };
+        let extra: Vec<_> = names(&netlink)
+            .difference(&names(&sysfs))
+            .cloned()
+            .collect();
+        assert!(
+            extra
+                .iter()
+                .all(|name| name == "node_network_altnames_info"),
+            "{extra:?}"
+        );
+
+        let sysfs_info = samples(&sysfs, "node_network_info");
+        for (device, (mut labels, _)) in samples(&netlink, "node_network_info") {
+            let mut expected = sysfs_info[&device].0.clone();
+            assert!(expected.remove("adminstate").is_some());
+            // ethtool's names for what sysfs says in lower case; sysfs
+            // refuses to say it for a down link.
+            let (duplex, sysfs_duplex) = (labels.remove("duplex"), expected.remove("duplex"));
+            if let (Some(duplex), Some(sysfs_duplex)) = (duplex, sysfs_duplex) {
+                if !duplex.is_empty() && !sysfs_duplex.is_empty() {
+                    assert_eq!(duplex.to_lowercase(), sysfs_duplex, "{device}");
+                }
+            }
+            assert_eq!(labels, expected, "{device}");
+        }
+
+        for family in [
+            "mtu_bytes",
+            "iface_id",
+            "protocol_type",
+            "transmit_queue_length",
+            "net_dev_group",
+            "iface_link_mode",
+            "address_assign_type",
+            "device_id",
+            "name_assign_type",
+            "carrier_changes_total",
+            "carrier_up_changes_total",
+            "carrier_down_changes_total",
+        ] {
+            let name = format!("node_network_{family}");
+            assert_eq!(values(&netlink, &name), values(&sysfs, &name), "{family}");
+        }
+
+        let netlink_link = values(&netlink, "node_network_iface_link");
+        let ids = values(&netlink, "node_network_iface_id");
+        for (device, iflink) in values(&sysfs, "node_network_iface_link") {
+            // A tunnel's fallback device has iflink 0, reported as itself.
+            let expected = if iflink == 0.0 { ids[&device] } else { iflink };
+            assert_eq!(netlink_link[&device], expected, "{device}");
+        }
+
+        // Sysfs refuses carrier on a down link; netlink reports it anyway.
+        let carrier = values(&netlink, "node_network_carrier");
+        for (device, value) in values(&sysfs, "node_network_carrier") {
+            assert_eq!(carrier[&device], value, "{device}");
+        }
+
+        // dev_get_flags() reports RUNNING, LOWER_UP and DORMANT from the
+        // link state, and PROMISC and ALLMULTI as asked for rather than in
+        // effect.
+        const STATE: u32 = 0x40 | 0x1_0000 | 0x2_0000 | 0x100 | 0x200;
+        let flags = values(&netlink, "node_network_flags");
+        for (device, value) in values(&sysfs, "node_network_flags") {
+            assert_eq!(
+                flags[&device] as u32 & !STATE,
+                value as u32 & !STATE,
+                "{device}"
+            );
+        }
+
+        // Sysfs says -1 for an unknown speed, ethtool 4294967295 (u32).
+        let speeds = values(&netlink, "node_network_speed_bytes");
+        for (device, bytes) in values(&sysfs, "node_network_speed_bytes") {
+            if let Some(&netlink_bytes) = speeds.get(&device) {
+                let mbits = (bytes * 8.0 / 1e6) as i32 as u32;
+                assert_eq!(
+                    netlink_bytes,
+                    (u64::from(mbits) * 1000 * 1000 / 8) as f64,
+                    "{device}"
+                );
+            }
         }
     }
 }
