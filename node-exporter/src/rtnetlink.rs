@@ -1,8 +1,8 @@
 //! Network links over netlink, as node_exporter reads them: one RTM_GETLINK
 //! dump gives netdev each link's name and `struct rtnl_link_stats64`, and
-//! netclass (with `--collector.netclass.netlink`) each link's properties;
-//! one dump of ethtool's generic netlink family gives netclass each link's
-//! speed and duplex.
+//! netclass (with `--collector.netclass.netlink`) each link's properties,
+//! its counters among them; one dump of ethtool's generic netlink family
+//! gives netclass each link's speed and duplex.
 //!
 //! Only a few attributes of three message types are decoded, so this is
 //! written out here rather than pulled in with a general netlink crate: the
@@ -44,6 +44,37 @@ pub mod stat {
     pub const TX_COMPRESSED: usize = 22;
     pub const RX_NOHANDLER: usize = 23;
 }
+
+/// node_exporter's name for each counter, by [`stat`] index: the
+/// `node_network_<name>_total` families of netdev with
+/// `--collector.netdev.enable-detailed-metrics` and of netclass with
+/// `--collector.netclass_rtnl.with-stats`.
+pub const STAT_NAMES: [&str; STATS] = [
+    "receive_packets",
+    "transmit_packets",
+    "receive_bytes",
+    "transmit_bytes",
+    "receive_errors",
+    "transmit_errors",
+    "receive_dropped",
+    "transmit_dropped",
+    "multicast",
+    "collisions",
+    "receive_length_errors",
+    "receive_over_errors",
+    "receive_crc_errors",
+    "receive_frame_errors",
+    "receive_fifo_errors",
+    "receive_missed_errors",
+    "transmit_aborted_errors",
+    "transmit_carrier_errors",
+    "transmit_fifo_errors",
+    "transmit_heartbeat_errors",
+    "transmit_window_errors",
+    "receive_compressed",
+    "transmit_compressed",
+    "receive_nohandler",
+];
 
 /// One link of the dump.
 #[derive(Debug, PartialEq)]
@@ -87,6 +118,9 @@ pub struct LinkProperties {
     pub carrier_down_count: Option<u32>,
     /// Alternative names (`ip link property add ... altname`).
     pub altnames: Vec<String>,
+    /// The counters of IFLA_STATS64. Unlike [`Link::stats`], never the
+    /// 32-bit IFLA_STATS instead: node_exporter's netclass reads only these.
+    pub stats64: Option<[u64; STATS]>,
 }
 
 /// One link's speed and duplex, as ethtool's LINKMODES_GET reports them.
@@ -586,6 +620,7 @@ impl LinkProperties {
                 IFLA_CARRIER_DOWN_COUNT => {
                     link.carrier_down_count = Some(u32_attribute(kind, payload)?)
                 }
+                IFLA_STATS64 => link.stats64 = Some(counters::<8>(payload)?),
                 IFLA_PROP_LIST => {
                     for property in Attributes(payload) {
                         let (kind, payload) = property?;
@@ -898,6 +933,7 @@ mod tests {
                 carrier_up_count: Some(2),
                 carrier_down_count: Some(2),
                 altnames: vec!["enp0s3".to_owned(), "uplink-with-a-long-name".to_owned()],
+                stats64: Some(std::array::from_fn(|i| i as u64 + 1)),
             }
         );
         assert_eq!(
@@ -907,6 +943,13 @@ mod tests {
                 ..LinkProperties::default()
             },
             "attributes not sent are absent"
+        );
+        let fields: Vec<u8> = (1..=24u32).flat_map(u32::to_ne_bytes).collect();
+        let stats32 = link("ppp0", Some(attribute(IFLA_STATS, &fields)));
+        let links = properties_of(&message(RTM_NEWLINK, 2, 9, &stats32), 9).unwrap();
+        assert_eq!(
+            links[0].stats64, None,
+            "no 64-bit counters from 32-bit ones"
         );
     }
 
@@ -961,10 +1004,12 @@ mod tests {
             attribute(IFLA_PROP_LIST | NLA_F_NESTED, &[2, 0, 53, 0]),
         ]
         .concat();
-        let cases: [Vec<u8>; 4] = [
+        let short_stats = link("eth0", Some(stats64(5)));
+        let cases: [Vec<u8>; 5] = [
             message(RTM_NEWLINK, 2, 1, &[0; 15]),
             message(RTM_NEWLINK, 2, 1, &nameless),
             message(RTM_NEWLINK, 2, 1, &bad_altname),
+            message(RTM_NEWLINK, 2, 1, &short_stats),
             // An attribute longer than what is left of the message.
             message(
                 RTM_NEWLINK,

@@ -18,6 +18,21 @@
 //!   settings (not lo, ifb or tun): duplex `Half`, `Full` or `Unknown`, and
 //!   an unknown speed is 4294967295 Mb/s, which
 //!   `--collector.netclass.ignore-invalid-speed` does not drop.
+//!
+//! `--collector.netclass_rtnl.with-stats` adds, to the netlink variant only,
+//! each link's `rtnl_link_stats64` counters from the same dump (links
+//! without IFLA_STATS64 have none), under netdev's detailed names
+//! (`node_network_receive_bytes_total`...) but as upstream types them:
+//! gauges, with netclass's help. Upstream's help says they replace netdev,
+//! and they clash with it when it is on too: 7 names of its default set, all
+//! 24 with `--collector.netdev.enable-detailed-metrics`, each with another
+//! type and help on either side. Go's registry keeps whichever collector's
+//! sample of a name reaches it first (a race, mostly won by netclass: 25
+//! scrapes in 30 of node_exporter 1.5 on a test machine) and rejects the
+//! other's as gathering errors, logged at each scrape while the rest is
+//! served. Here netclass's gauges always win (collectors' results are merged
+//! in registration order, the first family of a name kept) and each netdev
+//! family dropped is logged as a gathering error.
 
 use std::collections::HashMap;
 use std::os::unix::fs::DirEntryExt as _;
@@ -31,7 +46,7 @@ use regex::Regex;
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
 use crate::pseudo::{Extent, KeptFile, read_again, read_fresh};
-use crate::rtnetlink::{LinkMode, LinkModeReader, LinkProperties, LinkReader};
+use crate::rtnetlink::{LinkMode, LinkModeReader, LinkProperties, LinkReader, STAT_NAMES, STATS};
 use crate::sysfs::{ATTRIBUTE_SIZE, Directory, attribute_text, is_absent, read_attribute};
 
 pub const REGISTRATION: Registration = Registration {
@@ -46,6 +61,7 @@ pub const REGISTRATION: Registration = Registration {
             ignored,
             flags.ignore_invalid_speed,
             flags.netlink,
+            flags.with_stats,
         )))
     },
 };
@@ -75,6 +91,15 @@ pub struct Flags {
     /// Read /sys/class/net (default).
     #[arg(id = "no-collector.netclass.netlink", long = "no-collector.netclass.netlink", action = ArgAction::SetTrue, overrides_with = "collector.netclass.netlink", hide = true)]
     pub no_netlink: bool,
+    // Upstream's name from when the netlink variant was a collector of its
+    // own (netclass_rtnl), and its help: it has effect only with
+    // --collector.netclass.netlink.
+    /// Expose the statistics for each network device, replacing netdev collector.
+    #[arg(id = "collector.netclass_rtnl.with-stats", long = "collector.netclass_rtnl.with-stats", action = ArgAction::SetTrue, overrides_with = "no-collector.netclass_rtnl.with-stats")]
+    pub with_stats: bool,
+    /// Leave the counters to netdev (default).
+    #[arg(id = "no-collector.netclass_rtnl.with-stats", long = "no-collector.netclass_rtnl.with-stats", action = ArgAction::SetTrue, overrides_with = "collector.netclass_rtnl.with-stats", hide = true)]
+    pub no_with_stats: bool,
 }
 
 struct NetClass {
@@ -91,7 +116,11 @@ enum Source {
         /// By device name, the devices of the last scrape.
         kept: Mutex<HashMap<String, KeptDevice>>,
     },
-    Netlink(Mutex<Readers>),
+    Netlink {
+        readers: Mutex<Readers>,
+        /// Whether to report each link's counters too.
+        with_stats: bool,
+    },
 }
 
 #[derive(Default)]
@@ -283,6 +312,9 @@ struct Device {
     properties: [Option<f64>; PROPERTIES.len()],
     speed_bytes: Option<f64>,
     altnames: Vec<String>,
+    /// The counters to report, by [`crate::rtnetlink::stat`] index: only
+    /// the netlink variant's, with `--collector.netclass_rtnl.with-stats`.
+    stats: Option<[u64; STATS]>,
 }
 
 /// The attributes node_exporter reports for one device. Attributes the
@@ -360,6 +392,7 @@ impl Device {
             properties,
             speed_bytes,
             altnames: Vec::new(),
+            stats: None,
         }
     }
 
@@ -369,6 +402,7 @@ impl Device {
         link: LinkProperties,
         mode: Option<&LinkMode>,
         dir: &Path,
+        with_stats: bool,
     ) -> Result<Device, CollectError> {
         let mut properties = [None; PROPERTIES.len()];
         for (value, property) in properties.iter_mut().zip(&PROPERTIES) {
@@ -403,6 +437,7 @@ impl Device {
                 .into_iter()
                 .filter(|altname| !altname.is_empty())
                 .collect(),
+            stats: link.stats64.filter(|_| with_stats),
             name: link.name,
         })
     }
@@ -438,77 +473,113 @@ impl Collector for NetClass {
                 self.sysfs_devices(*keep, kept)?,
                 "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
             ),
-            Source::Netlink(readers) => (
-                self.netlink_devices(readers)?,
+            Source::Netlink {
+                readers,
+                with_stats,
+            } => (
+                self.netlink_devices(readers, *with_stats)?,
                 "Non-numeric data of <iface>, value is always 1.",
             ),
         };
-        let up = out.family(
-            "node_network_up",
-            "Value is 1 if operstate is 'up', 0 otherwise.",
-            MetricType::Gauge,
-        );
-        for device in &devices {
-            let value = if device.operstate == "up" { 1.0 } else { 0.0 };
-            up.sample(&[("device", &device.name)], value);
-        }
-        let info = out.family("node_network_info", info_help, MetricType::Gauge);
-        let mut labels = Vec::with_capacity(7);
-        for device in &devices {
-            labels.clear();
-            labels.extend([
-                ("device", device.name.as_str()),
-                ("address", device.address.as_str()),
-                ("broadcast", device.broadcast.as_str()),
-                ("duplex", device.duplex.as_str()),
-                ("operstate", device.operstate.as_str()),
-                ("ifalias", device.ifalias.as_str()),
-            ]);
-            if let Some(adminstate) = device.adminstate {
-                labels.push(("adminstate", adminstate));
-            }
-            info.sample(&labels, 1.0);
-        }
-        let altnames = out.family(
-            "node_network_altnames_info",
-            "Non-numeric data of <iface> altname, value is always 1.",
-            MetricType::Gauge,
-        );
-        for device in &devices {
-            for altname in &device.altnames {
-                altnames.sample(&[("altname", altname), ("device", &device.name)], 1.0);
-            }
-        }
-        for (index, property) in PROPERTIES.iter().enumerate() {
-            let family = out.family(
-                format!("node_network_{}", property.metric),
-                format!("Network device property: {}", property.metric),
-                property.kind,
-            );
-            for device in &devices {
-                if let Some(value) = device.properties[index] {
-                    family.sample(&[("device", &device.name)], value);
-                }
-            }
-        }
-        let speed = out.family(
-            "node_network_speed_bytes",
-            "Network device property: speed_bytes",
-            MetricType::Gauge,
-        );
-        for device in &devices {
-            if let Some(value) = device.speed_bytes {
-                speed.sample(&[("device", &device.name)], value);
-            }
-        }
+        write_devices(out, &devices, info_help);
         Ok(())
     }
 }
 
+/// node_exporter's families of `devices`, read by either variant, whose own
+/// help of `node_network_info` is `info_help`.
+fn write_devices(out: &mut MetricSet, devices: &[Device], info_help: &'static str) {
+    let up = out.family(
+        "node_network_up",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+        MetricType::Gauge,
+    );
+    for device in devices {
+        let value = if device.operstate == "up" { 1.0 } else { 0.0 };
+        up.sample(&[("device", &device.name)], value);
+    }
+    let info = out.family("node_network_info", info_help, MetricType::Gauge);
+    let mut labels = Vec::with_capacity(7);
+    for device in devices {
+        labels.clear();
+        labels.extend([
+            ("device", device.name.as_str()),
+            ("address", device.address.as_str()),
+            ("broadcast", device.broadcast.as_str()),
+            ("duplex", device.duplex.as_str()),
+            ("operstate", device.operstate.as_str()),
+            ("ifalias", device.ifalias.as_str()),
+        ]);
+        if let Some(adminstate) = device.adminstate {
+            labels.push(("adminstate", adminstate));
+        }
+        info.sample(&labels, 1.0);
+    }
+    let altnames = out.family(
+        "node_network_altnames_info",
+        "Non-numeric data of <iface> altname, value is always 1.",
+        MetricType::Gauge,
+    );
+    for device in devices {
+        for altname in &device.altnames {
+            altnames.sample(&[("altname", altname), ("device", &device.name)], 1.0);
+        }
+    }
+    for (index, property) in PROPERTIES.iter().enumerate() {
+        let family = out.family(
+            format!("node_network_{}", property.metric),
+            format!("Network device property: {}", property.metric),
+            property.kind,
+        );
+        for device in devices {
+            if let Some(value) = device.properties[index] {
+                family.sample(&[("device", &device.name)], value);
+            }
+        }
+    }
+    let speed = out.family(
+        "node_network_speed_bytes",
+        "Network device property: speed_bytes",
+        MetricType::Gauge,
+    );
+    for device in devices {
+        if let Some(value) = device.speed_bytes {
+            speed.sample(&[("device", &device.name)], value);
+        }
+    }
+    // Empty families are dropped anyway: this spares formatting 48 names
+    // at each scrape without --collector.netclass_rtnl.with-stats.
+    if devices.iter().all(|device| device.stats.is_none()) {
+        return;
+    }
+    for (index, name) in STAT_NAMES.iter().enumerate() {
+        // Gauges named as properties: upstream's types and help.
+        let family = out.family(
+            format!("node_network_{name}_total"),
+            format!("Network device property: {name}_total"),
+            MetricType::Gauge,
+        );
+        for device in devices {
+            if let Some(stats) = &device.stats {
+                family.sample(&[("device", &device.name)], stats[index] as f64);
+            }
+        }
+    }
+}
+
 impl NetClass {
-    fn new(root: PathBuf, ignored: Regex, ignore_invalid_speed: bool, netlink: bool) -> NetClass {
+    fn new(
+        root: PathBuf,
+        ignored: Regex,
+        ignore_invalid_speed: bool,
+        netlink: bool,
+        with_stats: bool,
+    ) -> NetClass {
         let source = if netlink {
-            Source::Netlink(Mutex::new(Readers::default()))
+            Source::Netlink {
+                readers: Mutex::new(Readers::default()),
+                with_stats,
+            }
         } else {
             Source::Sysfs {
                 keep: crate::pseudo::is_pseudo_path(&root),
@@ -592,7 +663,11 @@ impl NetClass {
     /// Like upstream's and netdev's, the dumps are of this process's network
     /// namespace; the three sysfs attributes are read under `--path.sysfs`
     /// (upstream reads /sys whatever the flag says).
-    fn netlink_devices(&self, readers: &Mutex<Readers>) -> Result<Vec<Device>, CollectError> {
+    fn netlink_devices(
+        &self,
+        readers: &Mutex<Readers>,
+        with_stats: bool,
+    ) -> Result<Vec<Device>, CollectError> {
         let mut readers = readers.lock().unwrap_or_else(|p| p.into_inner());
         let modes: HashMap<String, LinkMode> = match readers.modes.link_modes() {
             Ok(modes) => modes
@@ -617,7 +692,7 @@ impl NetClass {
             .filter(|link| !self.ignored.is_match(&link.name))
             .map(|link| {
                 let (mode, dir) = (modes.get(&link.name), self.root.join(&link.name));
-                Device::from_netlink(link, mode, &dir)
+                Device::from_netlink(link, mode, &dir, with_stats)
             })
             .collect()
     }
@@ -631,6 +706,7 @@ mod tests {
     use exporter_kit::exposition::Value;
 
     use super::*;
+    use crate::rtnetlink::stat;
 
     #[test]
     fn every_property_file_is_read() {
@@ -650,22 +726,41 @@ mod tests {
     }
 
     #[test]
-    fn netlink_is_off_unless_asked_for_and_the_last_flag_wins() {
-        assert!(!flags(&[]).netlink);
-        assert!(flags(&["--collector.netclass.netlink"]).netlink);
-        assert!(
-            !flags(&[
-                "--collector.netclass.netlink",
-                "--no-collector.netclass.netlink"
-            ])
-            .netlink
-        );
-        assert!(
-            flags(&[
-                "--no-collector.netclass.netlink",
-                "--collector.netclass.netlink"
-            ])
-            .netlink
+    fn switches_are_off_unless_asked_for_and_the_last_flag_wins() {
+        type Setting = fn(&Flags) -> bool;
+        let switches: [(&str, Setting); 2] = [
+            ("collector.netclass.netlink", |flags| flags.netlink),
+            ("collector.netclass_rtnl.with-stats", |flags| {
+                flags.with_stats
+            }),
+        ];
+        for (name, value) in switches {
+            let (on, off) = (format!("--{name}"), format!("--no-{name}"));
+            assert!(!value(&flags(&[])), "{name}");
+            assert!(value(&flags(&[&on])), "{name}");
+            assert!(!value(&flags(&[&off])), "{name}");
+            assert!(!value(&flags(&[&on, &off])), "{name}");
+            assert!(value(&flags(&[&off, &on])), "{name}");
+        }
+        // Each is its own: with-stats does not turn netlink on.
+        let with_stats = flags(&["--collector.netclass_rtnl.with-stats"]);
+        assert!(!with_stats.netlink);
+        let netlink = flags(&["--collector.netclass.netlink"]);
+        assert!(!netlink.with_stats);
+    }
+
+    #[test]
+    fn with_stats_has_upstreams_help() {
+        let command = Flags::augment_args(clap::Command::new("node-exporter"));
+        let help = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "collector.netclass_rtnl.with-stats")
+            .and_then(|arg| arg.get_help())
+            .map(ToString::to_string);
+        // Less the final period, which clap drops from every flag's help.
+        assert_eq!(
+            help.as_deref(),
+            Some("Expose the statistics for each network device, replacing netdev collector")
         );
     }
 
@@ -701,7 +796,7 @@ mod tests {
             speed: u32::MAX,
             duplex: 255,
         };
-        let device = Device::from_netlink(link, Some(&mode), sysfs.path()).unwrap();
+        let device = Device::from_netlink(link, Some(&mode), sysfs.path(), false).unwrap();
         assert_eq!(
             [
                 &device.operstate,
@@ -720,6 +815,7 @@ mod tests {
         );
         assert_eq!(device.adminstate, None);
         assert_eq!(device.altnames, ["enp0s3"]);
+        assert_eq!(device.stats, None);
         assert_eq!(device.speed_bytes, Some(536_870_911_875_000.0));
         for (metric, value) in [
             ("address_assign_type", Some(3.0)),
@@ -746,7 +842,7 @@ mod tests {
             operstate: Some(42),
             ..LinkProperties::default()
         };
-        let device = Device::from_netlink(odd, None, sysfs.path()).unwrap();
+        let device = Device::from_netlink(odd, None, sysfs.path(), false).unwrap();
         assert_eq!(device.operstate, "unknown");
         assert_eq!((device.address.as_str(), device.duplex.as_str()), ("", ""));
         assert_eq!(device.speed_bytes, None);
@@ -756,12 +852,13 @@ mod tests {
         assert_eq!(duplex(7), "Duplex(7)");
     }
 
-    fn scrape(netlink: bool) -> MetricSet {
+    fn scrape(netlink: bool, with_stats: bool) -> MetricSet {
         let collector = NetClass::new(
             PathBuf::from("/sys/class/net"),
             Regex::new("^$").unwrap(),
             false,
             netlink,
+            with_stats,
         );
         let mut out = MetricSet::new();
         collector.update(&mut out).unwrap();
@@ -799,20 +896,175 @@ mod tests {
             .collect()
     }
 
+    fn family_names(set: &MetricSet) -> BTreeSet<String> {
+        set.families().iter().map(|f| f.name.to_string()).collect()
+    }
+
+    /// The with-stats family of each `rtnl_link_stats64` field.
+    fn counter_families() -> BTreeSet<String> {
+        STAT_NAMES
+            .iter()
+            .map(|name| format!("node_network_{name}_total"))
+            .collect()
+    }
+
+    #[test]
+    fn with_stats_the_counters_are_upstreams_gauges() {
+        let sysfs = tempfile::tempdir().unwrap();
+        let stats: [u64; STATS] = std::array::from_fn(|i| 1000 + i as u64);
+        let write = |with_stats| {
+            // ifb0 as if its driver had no IFLA_STATS64.
+            let devices = [("eth0", Some(stats)), ("ifb0", None)].map(|(name, stats64)| {
+                let link = LinkProperties {
+                    name: name.to_owned(),
+                    stats64,
+                    ..LinkProperties::default()
+                };
+                Device::from_netlink(link, None, sysfs.path(), with_stats).unwrap()
+            });
+            let mut out = MetricSet::new();
+            write_devices(&mut out, &devices, "info");
+            assert_eq!(out.finish(), []);
+            out
+        };
+        let (with, without) = (write(true), write(false));
+
+        let added: BTreeSet<String> = family_names(&with)
+            .difference(&family_names(&without))
+            .cloned()
+            .collect();
+        assert_eq!(added, counter_families());
+        for (index, name) in STAT_NAMES.iter().enumerate() {
+            let metric = format!("node_network_{name}_total");
+            let family = with.families().iter().find(|f| f.name == metric).unwrap();
+            assert_eq!(family.kind, MetricType::Gauge, "{metric}");
+            assert_eq!(
+                family.help,
+                format!("Network device property: {name}_total")
+            );
+            assert_eq!(
+                values(&with, &metric),
+                BTreeMap::from([("eth0".to_owned(), stats[index] as f64)])
+            );
+        }
+        // Upstream's names of a few fields, spelled out.
+        for (metric, field) in [
+            ("node_network_receive_packets_total", stat::RX_PACKETS),
+            ("node_network_transmit_bytes_total", stat::TX_BYTES),
+            ("node_network_multicast_total", stat::MULTICAST),
+            ("node_network_collisions_total", stat::COLLISIONS),
+            (
+                "node_network_receive_missed_errors_total",
+                stat::RX_MISSED_ERRORS,
+            ),
+            (
+                "node_network_transmit_window_errors_total",
+                stat::TX_WINDOW_ERRORS,
+            ),
+            ("node_network_receive_nohandler_total", stat::RX_NOHANDLER),
+        ] {
+            assert_eq!(
+                values(&with, metric)["eth0"],
+                stats[field] as f64,
+                "{metric}"
+            );
+        }
+    }
+
+    /// Each /proc/net/dev column, as the kernel sums it from the counters
+    /// (`dev_seq_printf_stats()`), by with-stats name.
+    const PROC_NET_DEV_COLUMNS: [&[&str]; 16] = [
+        &["receive_bytes"],
+        &["receive_packets"],
+        &["receive_errors"],
+        &["receive_dropped", "receive_missed_errors"],
+        &["receive_fifo_errors"],
+        &[
+            "receive_length_errors",
+            "receive_over_errors",
+            "receive_crc_errors",
+            "receive_frame_errors",
+        ],
+        &["receive_compressed"],
+        &["multicast"],
+        &["transmit_bytes"],
+        &["transmit_packets"],
+        &["transmit_errors"],
+        &["transmit_dropped"],
+        &["transmit_fifo_errors"],
+        &["collisions"],
+        &[
+            "transmit_carrier_errors",
+            "transmit_aborted_errors",
+            "transmit_window_errors",
+            "transmit_heartbeat_errors",
+        ],
+        &["transmit_compressed"],
+    ];
+
+    /// By device, its /proc/net/dev columns.
+    fn proc_net_dev() -> BTreeMap<String, [u64; 16]> {
+        let text = std::fs::read_to_string("/proc/net/dev").unwrap();
+        text.lines()
+            .skip(2)
+            .map(|line| {
+                let (name, columns) = line.split_once(':').unwrap();
+                let columns: Vec<u64> = columns
+                    .split_ascii_whitespace()
+                    .map(|column| column.parse().unwrap())
+                    .collect();
+                (name.trim().to_owned(), columns.try_into().unwrap())
+            })
+            .collect()
+    }
+
+    /// The counters keep moving (lo most of all), so each must lie between
+    /// a read of /proc/net/dev before the scrape and one after it.
+    #[test]
+    fn with_stats_the_live_counters_agree_with_proc_net_dev() {
+        let before = proc_net_dev();
+        let set = scrape(true, true);
+        let after = proc_net_dev();
+        assert!(family_names(&set).is_superset(&counter_families()));
+        let mut checked = Vec::new();
+        for (device, low) in &before {
+            // Gone since the first read.
+            let Some(high) = after.get(device) else {
+                continue;
+            };
+            for (column, names) in PROC_NET_DEV_COLUMNS.iter().enumerate() {
+                let ours: f64 = names
+                    .iter()
+                    .map(|name| {
+                        let metric = format!("node_network_{name}_total");
+                        values(&set, &metric)
+                            .get(device)
+                            .copied()
+                            .unwrap_or_else(|| panic!("no {metric} for {device}"))
+                    })
+                    .sum();
+                let (low, high) = (low[column] as f64, high[column] as f64);
+                assert!(
+                    low <= ours && ours <= high,
+                    "{device} {names:?}: {ours} not in {low}..={high}"
+                );
+            }
+            checked.push(device.as_str());
+        }
+        assert!(checked.contains(&"lo"), "{checked:?}");
+    }
+
     /// Both ways on this machine's devices: whatever the two variants share
     /// and cannot drift between two scrapes agrees, device by device.
     #[test]
     fn the_netlink_variant_agrees_with_sysfs_on_the_live_devices() {
-        let (sysfs, netlink) = (scrape(false), scrape(true));
+        let (sysfs, netlink) = (scrape(false, false), scrape(true, false));
         let devices = values(&sysfs, "node_network_up");
         assert!(devices.contains_key("lo"), "{devices:?}");
         assert_eq!(values(&netlink, "node_network_up"), devices);
 
-        let names = |set: &MetricSet| -> BTreeSet<String> {
-            set.families().iter().map(|f| f.name.to_string()).collect()
-        };
-        let extra: Vec<_> = names(&netlink)
-            .difference(&names(&sysfs))
+        let extra: Vec<_> = family_names(&netlink)
+            .difference(&family_names(&sysfs))
             .cloned()
             .collect();
         assert!(
