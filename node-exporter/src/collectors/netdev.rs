@@ -180,35 +180,6 @@ fn parse(text: &str, path: &Path) -> Result<Vec<(String, [u64; 16])>, CollectErr
     Ok(devices)
 }
 
-/// Upstream's names for netlink's counters with
-/// `--collector.netdev.enable-detailed-metrics`, by `rtnl_link_stats64` field.
-const NETLINK_NAMES: [&str; STATS] = [
-    "receive_packets",
-    "transmit_packets",
-    "receive_bytes",
-    "transmit_bytes",
-    "receive_errors",
-    "transmit_errors",
-    "receive_dropped",
-    "transmit_dropped",
-    "multicast",
-    "collisions",
-    "receive_length_errors",
-    "receive_over_errors",
-    "receive_crc_errors",
-    "receive_frame_errors",
-    "receive_fifo_errors",
-    "receive_missed_errors",
-    "transmit_aborted_errors",
-    "transmit_carrier_errors",
-    "transmit_fifo_errors",
-    "transmit_heartbeat_errors",
-    "transmit_window_errors",
-    "receive_compressed",
-    "transmit_compressed",
-    "receive_nohandler",
-];
-
 /// The /proc/net/dev columns from netlink's counters, summed as the kernel
 /// sums them for /proc/net/dev and node_exporter for its legacy names.
 fn proc_columns(s: &[u64; STATS]) -> [u64; 16] {
@@ -255,7 +226,10 @@ impl Collector for NetDev {
                 .filter(|link| !self.filter.ignored(&link.name))
                 .map(|link| {
                     let counters = if self.detailed {
-                        NETLINK_NAMES.into_iter().zip(link.stats).collect()
+                        crate::rtnetlink::STAT_NAMES
+                            .into_iter()
+                            .zip(link.stats)
+                            .collect()
                     } else {
                         let mut counters: Vec<_> = COLUMNS
                             .iter()
