@@ -1,6 +1,7 @@
 //! The exporter's metrics about itself: the `process_*` families of
 //! client_golang's process collector, `<exporter>_build_info`, and the
-//! telemetry handler's request counter, in-flight gauge and latency histogram.
+//! telemetry handler's request and error counters, in-flight gauge and latency
+//! histogram.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -27,6 +28,9 @@ struct HandlerCounts {
     bucket_counts: [u64; DURATION_BUCKETS.len()],
     duration_sum: f64,
     duration_count: u64,
+    /// Scrapes that dropped something while gathering (see
+    /// [`crate::exposition::Dropped`]), as promhttp counts them.
+    gathering_errors: u64,
 }
 
 impl Default for HandlerMetrics {
@@ -40,6 +44,7 @@ impl Default for HandlerMetrics {
                 bucket_counts: [0; DURATION_BUCKETS.len()],
                 duration_sum: 0.0,
                 duration_count: 0,
+                gathering_errors: 0,
             }),
         }
     }
@@ -72,8 +77,23 @@ impl HandlerMetrics {
         counts.duration_count += 1;
     }
 
+    /// Counts a scrape whose metric set dropped something: promhttp counts
+    /// one error per scrape however many metrics it refused.
+    pub fn record_gathering_error(&self) {
+        self.lock().gathering_errors += 1;
+    }
+
     fn write(&self, set: &mut MetricSet) {
         let counts = self.lock();
+        // Our encoder writes to memory and cannot fail, so "encoding" stays
+        // at zero; it is there because dashboards sum over both causes.
+        set.family(
+            "promhttp_metric_handler_errors_total",
+            "Total number of internal errors encountered by the promhttp metric handler.",
+            MetricType::Counter,
+        )
+        .sample(&[("cause", "encoding")], 0.0)
+        .sample(&[("cause", "gathering")], counts.gathering_errors as f64);
         let requests = set.family(
             "promhttp_metric_handler_requests_total",
             "Total number of scrapes by HTTP status code.",

@@ -77,6 +77,8 @@ async fn serves_metrics_landing_page_probes_and_http_errors() {
         "process_start_time_seconds ",
         "promhttp_metric_handler_requests_total{code=\"200\"} ",
         "promhttp_metric_handler_request_duration_seconds_bucket{le=\"+Inf\"} ",
+        "promhttp_metric_handler_errors_total{cause=\"encoding\"} 0\n",
+        "promhttp_metric_handler_errors_total{cause=\"gathering\"} 0\n",
     ] {
         assert!(text.contains(family), "missing {family:?} in:\n{text}");
     }
@@ -110,6 +112,28 @@ async fn serves_metrics_landing_page_probes_and_http_errors() {
         again.contains("promhttp_metric_handler_requests_total{code=\"200\"} 2\n"),
         "{again}"
     );
+}
+
+/// node_exporter's netclass netlink counters share seven names (as gauges)
+/// with netdev's counters: the registry refuses the second family of each
+/// name, and promhttp counts one gathering error per scrape, as we must.
+#[tokio::test]
+async fn gathering_errors_are_counted_once_per_scrape() {
+    let exporter = node_exporter(&[
+        "--collector.disable-defaults",
+        "--collector.netdev",
+        "--collector.netclass",
+        "--collector.netclass.netlink",
+        "--collector.netclass_rtnl.with-stats",
+    ]);
+    let addr = exporter.addr();
+    for scrape in 0..3 {
+        let text = http::get(addr, "/metrics").await.unwrap().text();
+        let expected =
+            format!("promhttp_metric_handler_errors_total{{cause=\"gathering\"}} {scrape}\n");
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+        assert!(text.contains("promhttp_metric_handler_errors_total{cause=\"encoding\"} 0\n"));
+    }
 }
 
 #[tokio::test]

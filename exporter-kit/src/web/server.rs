@@ -418,8 +418,12 @@ impl<E: Exporter> Shared<E> {
                 write_build_info(self.info, self.exporter.build_info_prefix(), &mut set);
             }
         }
-        for dropped in set.finish() {
+        let dropped = set.finish();
+        for dropped in &dropped {
             log::error!(err:% = dropped; "Error gathering metrics");
+        }
+        if !dropped.is_empty() {
+            handler_metrics.record_gathering_error();
         }
         let rendered = self.exporter.rendered(&scrape);
         let mut body = Vec::with_capacity(self.last_body_size.load(Ordering::Relaxed));
