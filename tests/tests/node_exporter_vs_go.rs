@@ -128,7 +128,7 @@ fn labels_of(set: &MetricSet, name: &str) -> Vec<BTreeMap<String, String>> {
         .map(|s| {
             s.labels
                 .iter()
-                .map(|l| (l.name.to_string(), l.value.clone()))
+                .map(|l| (l.name.to_string(), l.value.to_string()))
                 .collect()
         })
         .collect()

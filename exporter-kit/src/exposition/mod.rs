@@ -16,8 +16,8 @@ mod parse;
 pub use encode::{encode, encode_families, write_escaped_label_value, write_float};
 pub use intern::{Fnv, FnvBuildHasher, intern};
 pub use model::{
-    Dropped, Family, Label, MetricSet, MetricType, Sample, Value, is_valid_label_name,
-    is_valid_metric_name,
+    CompactString, Dropped, Family, Label, MetricSet, MetricType, Sample, Value,
+    is_valid_label_name, is_valid_metric_name,
 };
 pub use negotiate::{Format, accepts_gzip};
 pub use parse::{ParseError, Problem, parse, parse_families};

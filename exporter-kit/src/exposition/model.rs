@@ -1,6 +1,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+pub use compact_str::CompactString;
+
 /// The type of a metric family, as written on its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricType {
@@ -33,10 +35,14 @@ impl MetricType {
 }
 
 /// One label pair of a sample.
+///
+/// Values are mostly short (a CPU number, a device name, a mode), and a
+/// scrape makes hundreds of them: kept inline up to 24 bytes, they cost no
+/// allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Label {
     pub name: Cow<'static, str>,
-    pub value: String,
+    pub value: CompactString,
 }
 
 /// The value of one sample: a number, or the parts of a histogram or summary.
@@ -174,7 +180,7 @@ impl Family {
             .iter()
             .map(|(name, value)| Label {
                 name: Cow::Borrowed(*name),
-                value: (*value).to_owned(),
+                value: CompactString::new(value),
             })
             .collect();
         self.push_sample(Sample { labels, value })

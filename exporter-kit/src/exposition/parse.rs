@@ -351,7 +351,7 @@ fn parse_labels<'a>(mut text: &'a str, labels: &mut Vec<Label>) -> Result<&'a st
         }
         labels.push(Label {
             name: Cow::Owned(name.to_owned()),
-            value,
+            value: value.into(),
         });
         text = rest.trim_start_matches([' ', '\t']);
         if let Some(rest) = text.strip_prefix(',') {

@@ -878,7 +878,7 @@ mod tests {
                 let mut labels: BTreeMap<String, String> = sample
                     .labels
                     .iter()
-                    .map(|l| (l.name.to_string(), l.value.clone()))
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
                     .collect();
                 let device = labels.remove("device").unwrap();
                 let Value::Single(value) = sample.value else {

@@ -93,7 +93,7 @@ fn pad_labels(family: &mut Family) {
             if !sample.labels.iter().any(|l| l.name == name.as_str()) {
                 sample.labels.push(Label {
                     name: name.clone().into(),
-                    value: String::new(),
+                    value: Default::default(),
                 });
             }
         }
