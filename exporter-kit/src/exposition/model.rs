@@ -358,19 +358,42 @@ fn compare_samples(a: &Sample, b: &Sample) -> Ordering {
     a.labels.len().cmp(&b.labels.len())
 }
 
+/// Bytes allowed in a metric name (`[a-zA-Z0-9_:]`) or, without the
+/// colon, a label name: a lookup per byte, since every name of every scrape
+/// is checked.
+const fn name_bytes(colon: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'_' || (colon && b == b':');
+        byte += 1;
+    }
+    table
+}
+
+static METRIC_NAME_BYTES: [bool; 256] = name_bytes(true);
+static LABEL_NAME_BYTES: [bool; 256] = name_bytes(false);
+
+fn is_valid_name(name: &str, allowed: &[bool; 256]) -> bool {
+    match name.as_bytes().split_first() {
+        Some((first, rest)) => {
+            !first.is_ascii_digit()
+                && allowed[usize::from(*first)]
+                && rest.iter().all(|&b| allowed[usize::from(b)])
+        }
+        None => false,
+    }
+}
+
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
 pub fn is_valid_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    is_valid_name(name, &METRIC_NAME_BYTES)
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with the reserved `__`.
 pub fn is_valid_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !name.starts_with("__")
+    is_valid_name(name, &LABEL_NAME_BYTES) && !name.starts_with("__")
 }
 
 #[cfg(test)]
@@ -423,5 +446,8 @@ mod tests {
         assert!(!is_valid_metric_name(""));
         assert!(!is_valid_label_name("a:b"));
         assert!(!is_valid_label_name("__name__"));
+        assert!(is_valid_label_name("_x9") && !is_valid_label_name("9x"));
+        assert!(!is_valid_metric_name("a-b") && !is_valid_metric_name("é"));
+        assert!(!is_valid_label_name(""));
     }
 }

@@ -6,11 +6,10 @@
 //! with `device_error="mountpoint timeout"` and is not stat'ed again until
 //! the stuck call returns, so at most one thread ever waits on it.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use exporter_kit::exposition::{MetricSet, MetricType};
@@ -301,10 +300,15 @@ enum StatOutcome {
 /// Runs statfs calls on persistent worker threads with a per-mount timeout
 /// and keeps the set of mounts whose call is still stuck. A worker lost to a
 /// stuck call is replaced; when the call returns, the extra worker retires.
+///
+/// A scrape's mounts go to one worker as one batch, stat'ed in turn: a
+/// statfs that answers takes microseconds, and waking a thread per mount
+/// (and the scrape's thread per answer) cost more than the calls. When a
+/// call hangs, the mounts after it go to another worker as a new batch, so
+/// at most `--collector.filesystem.stat-workers` calls are ever in flight.
 struct StatPool {
     timeout: Duration,
     shared: Arc<PoolShared>,
-    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
 struct PoolShared {
@@ -312,21 +316,30 @@ struct PoolShared {
     target_workers: usize,
     live_workers: AtomicUsize,
     stuck: Mutex<HashSet<PathBuf>>,
-    jobs: Mutex<mpsc::Receiver<Job>>,
+    queue: Mutex<VecDeque<Arc<Batch>>>,
+    queued: Condvar,
 }
 
-/// One mount of one scrape.
-struct Job {
-    index: usize,
-    path: PathBuf,
-    /// When each of the scrape's calls started, for the timeout.
-    started: Arc<Mutex<Vec<(usize, PathBuf, Instant)>>>,
-    results: mpsc::Sender<Message>,
+/// Mounts of one scrape, by their index in the scrape's list.
+struct Batch {
+    mounts: Vec<(usize, PathBuf)>,
+    state: Mutex<BatchState>,
+    /// Signalled when the worker has gone through the batch.
+    finished: Condvar,
 }
 
-struct Message {
-    index: usize,
-    usage: Result<Usage, String>,
+struct BatchState {
+    /// The position in `mounts` the worker takes next.
+    next: usize,
+    /// The position whose call is running now, if one is.
+    running: Option<usize>,
+    /// When that call started; before the first, when the batch was queued.
+    since: Instant,
+    results: Vec<(usize, Result<Usage, String>)>,
+    /// Set by the scrape when it gave up on the worker: the worker leaves
+    /// the rest of the batch (handed to another) once its call returns.
+    abandoned: bool,
+    done: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -348,49 +361,77 @@ impl PoolShared {
 
     fn work(&self) {
         loop {
-            // Holding the lock while waiting is the usual shared-receiver
-            // pattern: one idle worker waits on the channel, the rest on it.
-            let Ok(job) = lock(&self.jobs).recv() else {
-                return;
+            let batch = {
+                let mut queue = lock(&self.queue);
+                loop {
+                    match queue.pop_front() {
+                        Some(batch) => break batch,
+                        None => queue = self.queued.wait(queue).unwrap_or_else(|p| p.into_inner()),
+                    }
+                }
             };
-            lock(&job.started).push((job.index, job.path.clone(), Instant::now()));
-            let usage = (self.stat)(&job.path);
-            lock(&job.started).retain(|(i, _, _)| *i != job.index);
-            // The scrape may have moved on; then nobody listens and that is fine.
-            let _ = job.results.send(Message {
-                index: job.index,
-                usage,
-            });
-            if lock(&self.stuck).remove(&job.path) {
-                log::info!(mountpoint:% = job.path.display(); "Mount point has recovered, monitoring will resume");
+            if self.run(&batch) == Retire::Yes {
+                return;
+            }
+        }
+    }
+
+    /// Stats the batch's mounts in turn until it is done or abandoned.
+    fn run(&self, batch: &Batch) -> Retire {
+        loop {
+            let (index, path) = {
+                let mut state = lock(&batch.state);
+                if state.abandoned || state.next == batch.mounts.len() {
+                    state.done = true;
+                    batch.finished.notify_one();
+                    return Retire::No;
+                }
+                let position = state.next;
+                state.next += 1;
+                state.running = Some(position);
+                state.since = Instant::now();
+                &batch.mounts[position]
+            };
+            let usage = (self.stat)(path);
+            {
+                let mut state = lock(&batch.state);
+                state.running = None;
+                if !state.abandoned {
+                    state.results.push((*index, usage));
+                }
+            }
+            if lock(&self.stuck).remove(path) {
+                log::info!(mountpoint:% = path.display(); "Mount point has recovered, monitoring will resume");
                 // This worker was replaced while it was stuck.
                 if self.live_workers.load(Ordering::Acquire) > self.target_workers {
                     self.live_workers.fetch_sub(1, Ordering::AcqRel);
-                    return;
+                    return Retire::Yes;
                 }
             }
         }
     }
 }
 
+#[derive(PartialEq)]
+enum Retire {
+    Yes,
+    No,
+}
+
 impl StatPool {
     fn new(workers: usize, timeout: Duration, stat: StatFn) -> StatPool {
-        let (sender, receiver) = mpsc::channel();
         let shared = Arc::new(PoolShared {
             stat,
             target_workers: workers,
             live_workers: AtomicUsize::new(0),
             stuck: Mutex::new(HashSet::new()),
-            jobs: Mutex::new(receiver),
+            queue: Mutex::new(VecDeque::new()),
+            queued: Condvar::new(),
         });
         for _ in 0..workers {
             shared.spawn_worker();
         }
-        StatPool {
-            timeout,
-            shared,
-            jobs: Mutex::new(sender),
-        }
+        StatPool { timeout, shared }
     }
 
     #[cfg(test)]
@@ -398,82 +439,83 @@ impl StatPool {
         lock(&self.shared.stuck).contains(path)
     }
 
-    /// Stats every path, in parallel, each within the timeout.
+    /// Stats every path, each within the timeout.
     fn stat_all(&self, paths: &[PathBuf]) -> Vec<StatOutcome> {
         let mut outcomes: Vec<Option<StatOutcome>> = vec![None; paths.len()];
-        let (results, received) = mpsc::channel::<Message>();
-        let started = Arc::new(Mutex::new(Vec::<(usize, PathBuf, Instant)>::new()));
-        let mut pending = 0;
-        {
+        let mut pending: Vec<(usize, PathBuf)> = {
             let stuck = lock(&self.shared.stuck);
-            let jobs = lock(&self.jobs);
-            for (index, path) in paths.iter().enumerate() {
-                if stuck.contains(path) {
-                    outcomes[index] = Some(StatOutcome::TimedOut);
-                    continue;
-                }
-                let job = Job {
-                    index,
-                    path: path.clone(),
-                    started: started.clone(),
-                    results: results.clone(),
-                };
-                if jobs.send(job).is_ok() {
-                    pending += 1;
-                }
-            }
-        }
-        drop(results);
-        let submitted = Instant::now();
-        while pending > 0 {
-            // Wait until the oldest running call would be over time (a call
-            // still queued has not started its clock).
-            let oldest = lock(&started)
+            paths
                 .iter()
-                .map(|(_, _, at)| *at)
-                .min()
-                .unwrap_or(submitted);
-            let wait = (oldest + self.timeout).saturating_duration_since(Instant::now());
-            match received.recv_timeout(wait) {
-                Ok(Message { index, usage }) => {
-                    if outcomes[index].is_none() {
-                        outcomes[index] = Some(StatOutcome::Done(usage));
-                        pending -= 1;
+                .enumerate()
+                .filter(|(index, path)| {
+                    let known_stuck = stuck.contains(*path);
+                    if known_stuck {
+                        outcomes[*index] = Some(StatOutcome::TimedOut);
                     }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let now = Instant::now();
-                    let late: Vec<(usize, PathBuf)> = lock(&started)
-                        .iter()
-                        .filter(|(_, _, at)| now.duration_since(*at) >= self.timeout)
-                        .map(|(index, path, _)| (*index, path.clone()))
-                        .collect();
-                    if late.is_empty()
-                        && lock(&started).is_empty()
-                        && now.duration_since(submitted) >= self.timeout
-                    {
-                        // Nothing started in time: every worker is stuck.
-                        break;
-                    }
-                    for (index, path) in late {
-                        if outcomes[index].is_some() {
-                            continue;
-                        }
-                        log::error!(mountpoint:% = path.display(); "Mount point timed out, it is being labeled as stale and will not be monitored again until it is responsive");
-                        lock(&self.shared.stuck).insert(path);
-                        outcomes[index] = Some(StatOutcome::TimedOut);
-                        pending -= 1;
-                        // The stuck worker is lost for now: replace it.
-                        self.shared.spawn_worker();
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
+                    !known_stuck
+                })
+                .map(|(index, path)| (index, path.clone()))
+                .collect()
+        };
+        while !pending.is_empty() {
+            let batch = Arc::new(Batch {
+                mounts: std::mem::take(&mut pending),
+                state: Mutex::new(BatchState {
+                    next: 0,
+                    running: None,
+                    since: Instant::now(),
+                    results: Vec::new(),
+                    abandoned: false,
+                    done: false,
+                }),
+                finished: Condvar::new(),
+            });
+            lock(&self.shared.queue).push_back(batch.clone());
+            self.shared.queued.notify_one();
+            pending = self.wait(&batch, &mut outcomes);
         }
         outcomes
             .into_iter()
             .map(|o| o.unwrap_or(StatOutcome::TimedOut))
             .collect()
+    }
+
+    /// Waits for `batch`, recording its results; returns the mounts left to
+    /// hand to another worker when a call in it hung.
+    fn wait(&self, batch: &Batch, outcomes: &mut [Option<StatOutcome>]) -> Vec<(usize, PathBuf)> {
+        let mut state = lock(&batch.state);
+        loop {
+            for (index, usage) in state.results.drain(..) {
+                outcomes[index] = Some(StatOutcome::Done(usage));
+            }
+            if state.done {
+                return Vec::new();
+            }
+            let deadline = state.since + self.timeout;
+            let now = Instant::now();
+            if now < deadline {
+                state = batch
+                    .finished
+                    .wait_timeout(state, deadline - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            state.abandoned = true;
+            let rest = batch.mounts[state.next..].to_vec();
+            let Some(position) = state.running else {
+                // No worker took the batch in time: every one is stuck.
+                // (Between two calls the worker is not late: the rest goes on.)
+                return if state.next == 0 { Vec::new() } else { rest };
+            };
+            let (index, path) = &batch.mounts[position];
+            log::error!(mountpoint:% = path.display(); "Mount point timed out, it is being labeled as stale and will not be monitored again until it is responsive");
+            lock(&self.shared.stuck).insert(path.clone());
+            outcomes[*index] = Some(StatOutcome::TimedOut);
+            // The stuck worker is lost for now: replace it.
+            self.shared.spawn_worker();
+            return rest;
+        }
     }
 }
 
@@ -739,10 +781,14 @@ mod tests {
         );
     }
 
+    /// Calls of [`slow_stat`] on a stuck path.
+    static STUCK_CALLS: AtomicUsize = AtomicUsize::new(0);
+
     /// A stat function that hangs on paths containing "stuck" until the
     /// release file exists.
     fn slow_stat(path: &Path) -> Result<Usage, String> {
         if path.to_string_lossy().contains("stuck") {
+            STUCK_CALLS.fetch_add(1, Ordering::AcqRel);
             let release = path.with_extension("release");
             while !release.exists() {
                 std::thread::sleep(Duration::from_millis(5));
@@ -771,13 +817,14 @@ mod tests {
             "the other mount is served by a replacement worker"
         );
 
-        // Still stuck: reported at once, no new call.
-        let started = Instant::now();
+        // Still stuck: reported without calling statfs on it again.
         let outcomes = pool.stat_all(&[stuck.clone(), fine.clone()]);
         assert_eq!(outcomes[0], StatOutcome::TimedOut);
-        assert!(
-            started.elapsed() < Duration::from_millis(200),
-            "no second wait on the stuck mount"
+        assert!(matches!(outcomes[1], StatOutcome::Done(Ok(_))));
+        assert_eq!(
+            STUCK_CALLS.load(Ordering::Acquire),
+            1,
+            "no second call on the stuck mount"
         );
 
         // Once the call returns, the mount is stat'ed again.
