@@ -50,7 +50,12 @@ impl CollectError {
 /// Reads a whole small file. /proc and /sys files are read through
 /// descriptors kept open between scrapes (see [`crate::pseudo`]).
 pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
-    let bytes = crate::pseudo::read(path.as_ref(), crate::pseudo::Extent::Whole)?;
+    read_text_extent(path.as_ref(), crate::pseudo::Extent::Whole)
+}
+
+/// Reads as much of a file as `extent` says, as text.
+pub fn read_text_extent(path: &Path, extent: crate::pseudo::Extent) -> std::io::Result<String> {
+    let bytes = crate::pseudo::read(path, extent)?;
     String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 

@@ -135,7 +135,17 @@ pub enum Extent {
     /// whole by the first read, and some (a stuck device) would block on a
     /// second.
     FirstRead(usize),
+    /// To the end of a seq_file whose lines are at most this long
+    /// (/proc/net/udp pads each to 128 bytes). The kernel fills its buffer,
+    /// at least a page, with whole lines until the next would not fit; so a
+    /// first read that returns a page less two lines or less has reached
+    /// the end, and the read that would confirm it (which walks the whole
+    /// socket table again) is skipped.
+    LinesUpTo(usize),
 }
+
+/// The smallest buffer a seq_file fills per read: one page.
+const SEQ_FILE_BUFFER: usize = 4096;
 
 /// Reads `path` as `extent` says, through a kept descriptor when there is
 /// one, keeping the descriptor for next time when the file is a pseudo-file.
@@ -216,7 +226,7 @@ fn read_with(
     SCRATCH.with_borrow_mut(|scratch| {
         let wanted = match extent {
             Extent::FirstRead(limit) => limit,
-            Extent::Whole => SCRATCH_START,
+            Extent::Whole | Extent::LinesUpTo(_) => SCRATCH_START,
         };
         if scratch.len() < wanted {
             scratch.resize(wanted, 0);
@@ -225,7 +235,14 @@ fn read_with(
             Extent::FirstRead(limit) => {
                 next(&mut scratch[..limit], 0).map(|n| scratch[..n].to_vec())
             }
-            Extent::Whole => read_to_end(scratch, &mut next).map(|n| scratch[..n].to_vec()),
+            Extent::Whole => read_to_end(scratch, 0, &mut next).map(|n| scratch[..n].to_vec()),
+            Extent::LinesUpTo(line) => match next(scratch, 0) {
+                // A line that would exactly fill the page does not fit (the
+                // kernel formats with room for a NUL): a line of margin more.
+                Ok(n) if n + 2 * line <= SEQ_FILE_BUFFER => Ok(scratch[..n].to_vec()),
+                Ok(n) => read_to_end(scratch, n, &mut next).map(|n| scratch[..n].to_vec()),
+                Err(e) => Err(e),
+            },
         };
         if scratch.len() > SCRATCH_KEPT {
             *scratch = Vec::new();
@@ -234,13 +251,13 @@ fn read_with(
     })
 }
 
-/// Reads until end of file into `buffer`, doubling it when full; returns
-/// how many bytes were read.
+/// Reads until end of file into `buffer`, which holds `filled` bytes
+/// already, doubling it when full; returns how many bytes it holds.
 fn read_to_end(
     buffer: &mut Vec<u8>,
+    mut filled: usize,
     next: &mut impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
 ) -> std::io::Result<usize> {
-    let mut filled = 0;
     loop {
         if filled == buffer.len() {
             buffer.resize(buffer.len() * 2, 0);
@@ -303,5 +320,27 @@ mod tests {
             read(mounts, Extent::Whole).unwrap(),
             std::fs::read(mounts).unwrap()
         );
+    }
+
+    #[test]
+    fn short_lines_read_past_a_page_when_there_is_more() {
+        // 50 sockets make /proc/net/udp over a page: the short cut must not
+        // stop at the first page.
+        let sockets: Vec<std::net::UdpSocket> = (0..50)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let text = read(Path::new("/proc/net/udp"), Extent::LinesUpTo(128)).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.len() > SEQ_FILE_BUFFER);
+        assert!(text.lines().all(|line| line.len() == 127), "{text}");
+        for socket in &sockets {
+            let port = format!(":{:04X} ", socket.local_addr().unwrap().port());
+            assert!(text.contains(&port), "port {port} missing from {text}");
+        }
+        drop(sockets);
+        // And a short file is read whole in one go.
+        let short = read(Path::new("/proc/net/udp"), Extent::LinesUpTo(128)).unwrap();
+        assert_eq!(short.len() % 128, 0);
+        assert!(short.starts_with(b"   sl  local_address"));
     }
 }

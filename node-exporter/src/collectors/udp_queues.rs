@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 
-use crate::collector::{CollectError, Collector, Registration};
+use crate::collector::{CollectError, Collector, Registration, read_text_extent};
+use crate::pseudo::Extent;
 
 pub const REGISTRATION: Registration = Registration {
     name: "udp_queues",
@@ -17,6 +18,10 @@ pub const REGISTRATION: Registration = Registration {
         }))
     },
 };
+
+/// The longest line of /proc/net/udp (each is padded to 128 bytes) and
+/// /proc/net/udp6 (about 170 with every field at its widest).
+const LONGEST_LINE: usize = 256;
 
 struct UdpQueues {
     v4: PathBuf,
@@ -51,7 +56,7 @@ impl Collector for UdpQueues {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
         let mut found = false;
         for (path, ip) in [(&self.v4, "v4"), (&self.v6, "v6")] {
-            let text = match crate::collector::read_text(path) {
+            let text = match read_text_extent(path, Extent::LinesUpTo(LONGEST_LINE)) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectError::io(path, e)),
