@@ -1,9 +1,12 @@
 //! SELinux state: enabled, configured and current enforcement mode.
 //!
 //! As upstream's library does, this reads the host's own /sys/fs/selinux,
-//! /proc and /etc/selinux/config, not the `--path.*` trees.
+//! /proc and /etc/selinux/config, not the `--path.*` trees; and, as
+//! go-selinux does (`sync.Once`), it decides once per process whether
+//! SELinux is enabled and where selinuxfs is.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 
@@ -42,6 +45,20 @@ fn selinuxfs() -> Option<PathBuf> {
         .find(|p| usable(p))
 }
 
+/// Where selinuxfs is, if SELinux is enabled: mounted, and this process not
+/// labelled `kernel`.
+fn enabled_selinuxfs() -> Option<&'static Path> {
+    static ENABLED: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ENABLED
+        .get_or_init(|| {
+            let mount = selinuxfs()?;
+            let label =
+                crate::collector::read_text("/proc/thread-self/attr/current").unwrap_or_default();
+            (label.trim_end_matches('\0') != "kernel").then_some(mount)
+        })
+        .as_deref()
+}
+
 /// 1 enforcing, 0 permissive, -1 anything else, from /etc/selinux/config.
 fn configured_mode() -> f64 {
     let Ok(config) = crate::collector::read_text("/etc/selinux/config") else {
@@ -64,17 +81,15 @@ fn configured_mode() -> f64 {
 
 impl Collector for Selinux {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let mount = selinuxfs();
-        let label =
-            crate::collector::read_text("/proc/thread-self/attr/current").unwrap_or_default();
-        let enabled = mount.is_some() && label.trim_end_matches('\0') != "kernel";
+        let mount = enabled_selinuxfs();
+        let enabled = mount.is_some();
         out.single(
             "node_selinux_enabled",
             "SELinux is enabled, 1 is true, 0 is false",
             MetricType::Gauge,
             if enabled { 1.0 } else { 0.0 },
         );
-        let Some(mount) = mount.filter(|_| enabled) else {
+        let Some(mount) = mount else {
             return Ok(());
         };
         out.single(
