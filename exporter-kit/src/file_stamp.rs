@@ -16,11 +16,17 @@ pub struct Stamp {
 /// The file's current stamp; `None` when it cannot be read. Follows
 /// symlinks: Kubernetes swaps mounted secrets by relinking.
 pub fn stamp(path: &Path) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata(path).ok()?;
-    Some(Stamp {
-        modified: meta.modified().ok(),
-        len: meta.len(),
-        inode: meta.ino(),
-    })
+    Some(Stamp::of(&std::fs::metadata(path).ok()?))
+}
+
+impl Stamp {
+    /// The stamp of a file whose metadata is at hand.
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            inode: meta.ino(),
+        }
+    }
 }

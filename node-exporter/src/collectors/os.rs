@@ -1,8 +1,14 @@
 //! `node_os_info`, `node_os_version` and `node_os_support_end_timestamp_seconds`
 //! from os-release(5) under `--path.rootfs`.
+//!
+//! As upstream does, the file is parsed again only when it changed: a scrape
+//! costs one stat(2) while it stays the same.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use exporter_kit::file_stamp::Stamp;
 
 use exporter_kit::exposition::{MetricSet, MetricType};
 
@@ -15,12 +21,47 @@ pub const REGISTRATION: Registration = Registration {
         let rootfs = &context.paths.rootfs;
         Ok(Box::new(Os {
             candidates: ["etc/os-release", "usr/lib/os-release"].map(|p| rootfs.join(p)),
+            parsed: Mutex::new(None),
         }))
     },
 };
 
 struct Os {
     candidates: [PathBuf; 2],
+    /// The last file parsed: which candidate, its stamp, its fields.
+    parsed: Mutex<Option<(usize, Stamp, Release)>>,
+}
+
+/// An os-release file's fields by key.
+type Release = Arc<HashMap<String, String>>;
+
+impl Os {
+    /// The fields of the first os-release file that exists, parsed anew
+    /// only when it is another file or changed.
+    fn release(&self) -> Result<(&PathBuf, Release), CollectError> {
+        for (candidate, path) in self.candidates.iter().enumerate() {
+            // The first file that exists counts; an unreadable one is an
+            // error, not a reason to fall back.
+            let stamp = match std::fs::metadata(path) {
+                Ok(meta) => Stamp::of(&meta),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(CollectError::io(path, e)),
+            };
+            let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((known, known_stamp, release)) = parsed.as_ref()
+                && *known == candidate
+                && *known_stamp == stamp
+            {
+                return Ok((path, release.clone()));
+            }
+            let text = crate::collector::read(path)?;
+            let release =
+                Arc::new(parse_os_release(&text).map_err(|e| CollectError::parse(path, e))?);
+            *parsed = Some((candidate, stamp, release.clone()));
+            return Ok((path, release));
+        }
+        Err(CollectError::NoData("no os-release file found".into()))
+    }
 }
 
 const INFO_LABELS: [(&str, &str); 12] = [
@@ -40,18 +81,7 @@ const INFO_LABELS: [(&str, &str); 12] = [
 
 impl Collector for Os {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        // The first file that exists counts; an unreadable one is an error,
-        // not a reason to fall back.
-        let (path, text) = self
-            .candidates
-            .iter()
-            .find_map(|path| match crate::collector::read_text(path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                result => Some((path, result)),
-            })
-            .ok_or_else(|| CollectError::NoData("no os-release file found".into()))?;
-        let text = text.map_err(|e| CollectError::io(path, e))?;
-        let release = parse_os_release(&text).map_err(|e| CollectError::parse(path, e))?;
+        let (path, release) = self.release()?;
         let get = |key: &str| release.get(key).map_or("", String::as_str);
         let support_end = match get("SUPPORT_END") {
             "" => None,
@@ -248,6 +278,33 @@ fn parse_value(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn version_id(os: &Os) -> String {
+        os.release().unwrap().1["VERSION_ID"].clone()
+    }
+
+    #[test]
+    fn a_changed_or_new_file_is_parsed_again() {
+        let root = tempfile::tempdir().unwrap();
+        let os = Os {
+            candidates: ["etc/os-release", "usr/lib/os-release"].map(|p| root.path().join(p)),
+            parsed: Mutex::new(None),
+        };
+        assert!(matches!(os.release(), Err(CollectError::NoData(_))));
+        std::fs::create_dir_all(root.path().join("usr/lib")).unwrap();
+        std::fs::write(&os.candidates[1], "VERSION_ID=1\n").unwrap();
+        assert_eq!(version_id(&os), "1");
+        // Replaced by a rename, as package managers do: a new inode.
+        let staged = root.path().join("staged");
+        std::fs::write(&staged, "VERSION_ID=2\n").unwrap();
+        std::fs::rename(&staged, &os.candidates[1]).unwrap();
+        assert_eq!(version_id(&os), "2");
+        // /etc/os-release appears and takes precedence.
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(&os.candidates[0], "VERSION_ID=3\n").unwrap();
+        assert_eq!(version_id(&os), "3");
+        assert_eq!(version_id(&os), "3");
+    }
 
     #[test]
     fn os_release_values() {
