@@ -69,13 +69,45 @@ pub struct Measured {
     pub bytes: usize,
 }
 
+/// How the benchmark's client connects for each scrape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connections {
+    /// A new TCP connection per scrape, closed after it.
+    PerScrape,
+    /// One connection per exporter for the whole run, as Prometheus keeps
+    /// its connection to a target open between scrapes.
+    KeptAlive,
+}
+
 /// Warms both exporters up with five scrapes, then scrapes `/metrics` on
 /// each `scrapes` times, alternating who goes first so neither always
 /// meets a warmer machine.
-pub async fn compare(targets: [(&'static str, &Running); 2], scrapes: usize) -> [Measured; 2] {
+pub async fn compare(
+    targets: [(&'static str, &Running); 2],
+    scrapes: usize,
+    connections: Connections,
+) -> [Measured; 2] {
+    let mut kept = Vec::new();
     for (_, running) in targets {
+        let connection = match connections {
+            Connections::KeptAlive => Some(
+                http::Connection::open(running.addr())
+                    .await
+                    .expect("connect"),
+            ),
+            Connections::PerScrape => None,
+        };
+        kept.push(connection);
+    }
+    let mut scrape = async |index: usize| match &mut kept[index] {
+        Some(connection) => connection.get("/metrics").await.expect("scrape"),
+        None => http::get(targets[index].1.addr(), "/metrics")
+            .await
+            .expect("scrape"),
+    };
+    for index in [0, 1] {
         for _ in 0..5 {
-            http::get(running.addr(), "/metrics").await.expect("scrape");
+            scrape(index).await;
         }
     }
     let before = targets.map(|(_, running)| usage(running.pid()).cpu_seconds);
@@ -85,9 +117,7 @@ pub async fn compare(targets: [(&'static str, &Running); 2], scrapes: usize) -> 
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for index in order {
             let started = Instant::now();
-            let response = http::get(targets[index].1.addr(), "/metrics")
-                .await
-                .expect("scrape");
+            let response = scrape(index).await;
             latencies[index].push(started.elapsed());
             if round + 1 == scrapes {
                 last_body[index] = response.text();

@@ -158,6 +158,39 @@ where
     })
 }
 
+/// One HTTP/1.1 connection kept open across requests, as Prometheus keeps
+/// its connection to a target between scrapes.
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+}
+
+impl Connection {
+    pub async fn open(addr: SocketAddr) -> Result<Connection, Error> {
+        let tcp = TcpStream::connect(addr).await?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+        tokio::spawn(connection);
+        Ok(Connection { sender })
+    }
+
+    /// `GET path` on this connection.
+    pub async fn get(&mut self, path: &str) -> Result<Response, Error> {
+        self.sender.ready().await?;
+        let request = Request::builder()
+            .uri(path)
+            .header("host", "localhost")
+            .body(Empty::<Bytes>::new())?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
 /// Sends the request; the response's body is still to be read.
 async fn request<I>(
     io: I,

@@ -9,7 +9,7 @@
 //! Usage: `cargo run --release -p e2e --bin node-bench -- [SCRAPES]`
 //! Prints Markdown tables for BENCHMARKS.md.
 
-use e2e::bench::{borrowed, compare, free_port, print_comparison, usage};
+use e2e::bench::{Connections, borrowed, compare, free_port, print_comparison, usage};
 use e2e::binary::{self, Profile};
 use e2e::http;
 use e2e::process::Running;
@@ -31,17 +31,28 @@ async fn main() {
         1,
     );
 
-    let results = compare(
-        [
-            ("node-exporter (Rust)", &ours),
-            ("node_exporter 1.5 (Go, Debian)", &go),
-        ],
-        scrapes,
-    )
-    .await;
-    println!("Scrapes: {scrapes} per exporter, alternating, default collectors, 127.0.0.1.\n");
-    print_comparison(&results);
-
+    for (connections, how) in [
+        (
+            Connections::KeptAlive,
+            "one connection per exporter kept open, as Prometheus scrapes",
+        ),
+        (Connections::PerScrape, "a new connection per scrape"),
+    ] {
+        let results = compare(
+            [
+                ("node-exporter (Rust)", &ours),
+                ("node_exporter 1.5 (Go, Debian)", &go),
+            ],
+            scrapes,
+            connections,
+        )
+        .await;
+        println!(
+            "Scrapes: {scrapes} per exporter, alternating, default collectors, 127.0.0.1, {how}.\n"
+        );
+        print_comparison(&results);
+        println!();
+    }
     println!("\nScaling: netdev, netclass and filesystem collectors on generated trees.\n");
     println!("| interfaces and mounts | Rust CPU per scrape | Go CPU per scrape | ratio |");
     println!("|---:|---:|---:|---:|");

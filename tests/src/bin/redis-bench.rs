@@ -7,7 +7,7 @@
 //! Usage: `cargo run --release -p e2e --bin redis-bench -- [SCRAPES]`
 //! Prints Markdown tables for BENCHMARKS.md.
 
-use e2e::bench::{compare, print_comparison, usage};
+use e2e::bench::{Connections, compare, print_comparison, usage};
 use e2e::binary::{self, Profile};
 use e2e::http;
 use e2e::process::Running;
@@ -49,6 +49,7 @@ async fn main() {
     let results = compare(
         [(targets[0].0, &targets[0].1), (targets[1].0, &targets[1].1)],
         scrapes,
+        Connections::PerScrape,
     )
     .await;
     println!(
