@@ -73,6 +73,16 @@ impl FieldFilter {
         })
     }
 
+    /// The names of `field` if the filter selects it, decided afresh: for
+    /// callers that remember answers their own way.
+    pub fn decide(
+        &self,
+        field: &str,
+        describe: impl FnOnce() -> (String, String),
+    ) -> Option<Selected> {
+        decide(&self.regex, field, describe)
+    }
+
     /// Starts one pass over the file's fields, in file order.
     pub fn scan(&self) -> FieldScan<'_> {
         FieldScan {
@@ -81,6 +91,20 @@ impl FieldFilter {
             next: 0,
         }
     }
+}
+
+fn decide(
+    regex: &Regex,
+    field: &str,
+    describe: impl FnOnce() -> (String, String),
+) -> Option<Selected> {
+    regex.is_match(field).then(|| {
+        let (metric, help) = describe();
+        Selected {
+            metric: intern(&metric),
+            help: intern(&help),
+        }
+    })
 }
 
 /// One pass of a [`FieldFilter`] over a file's fields.
@@ -105,13 +129,7 @@ impl FieldScan<'_> {
         {
             return known.selected.clone();
         }
-        let selected = self.regex.is_match(field).then(|| {
-            let (metric, help) = describe();
-            Selected {
-                metric: intern(&metric),
-                help: intern(&help),
-            }
-        });
+        let selected = decide(self.regex, field, describe);
         let remembered = Position {
             field: field.into(),
             selected: selected.clone(),

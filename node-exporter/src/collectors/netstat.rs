@@ -2,8 +2,9 @@
 //! /proc/net/snmp and /proc/net/snmp6, filtered by `--collector.netstat.fields`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-use crate::device_filter::FieldFilter;
+use crate::device_filter::{FieldFilter, Selected};
 use exporter_kit::exposition::{MetricSet, MetricType};
 
 use crate::collector::{CollectError, Collector, Registration, read};
@@ -18,6 +19,7 @@ pub const REGISTRATION: Registration = Registration {
             snmp: context.paths.proc("net/snmp"),
             snmp6: context.paths.proc("net/snmp6"),
             fields,
+            headers: Mutex::new(Vec::new()),
         }))
     },
 };
@@ -40,16 +42,36 @@ struct NetStat {
     snmp: PathBuf,
     snmp6: PathBuf,
     fields: FieldFilter,
+    /// By header line, in file order (netstat's, then snmp's).
+    headers: Mutex<Vec<Header>>,
 }
 
-/// Calls `each(protocol, field, value)` for header/value line pairs:
-/// `TcpExt: A B` then `TcpExt: 1 2`.
-fn parse_pairs<'a>(
-    text: &'a str,
+/// One header line (`TcpExt: SyncookiesSent ...`) as last seen, and the
+/// columns the filter selected in it. The header lines stay the same from
+/// scrape to scrape, so a scrape compares each with last scrape's and then
+/// only walks its value line, instead of naming and filtering ~300 fields.
+struct Header {
+    names: String,
+    selected: Vec<(usize, Selected)>,
+}
+
+/// More header lines than this are not remembered (the kernel writes a
+/// dozen), only decided each scrape.
+const MAX_HEADERS: usize = 64;
+
+/// The metrics of header/value line pairs (`TcpExt: A B` then
+/// `TcpExt: 1 2`), the first remembered header being `headers[first]`;
+/// returns the number of pairs.
+fn pairs(
+    text: &str,
     path: &Path,
-    mut each: impl FnMut(&'a str, &'a str, &'a str) -> Result<(), CollectError>,
-) -> Result<(), CollectError> {
+    fields: &FieldFilter,
+    headers: &mut Vec<Header>,
+    first: usize,
+    out: &mut MetricSet,
+) -> Result<usize, CollectError> {
     let mut lines = text.lines();
+    let mut ordinal = first;
     while let Some(names) = lines.next() {
         let values = lines.next().unwrap_or("");
         let spaces = |line: &str| line.bytes().filter(|&b| b == b' ').count();
@@ -64,14 +86,92 @@ fn parse_pairs<'a>(
                 ),
             ));
         }
-        let Some((protocol, names)) = names.split_once(' ') else {
+        let Some((_, values)) = values.split_once(' ') else {
             continue;
         };
+        let known = headers.get(ordinal).filter(|header| header.names == names);
+        let decided;
+        let selected = match known {
+            Some(header) => &header.selected,
+            None => {
+                decided = select(names, fields);
+                if ordinal < headers.len() {
+                    headers[ordinal] = decided;
+                    &headers[ordinal].selected
+                } else if ordinal == headers.len() && ordinal < MAX_HEADERS {
+                    headers.push(decided);
+                    &headers[ordinal].selected
+                } else {
+                    &decided.selected
+                }
+            }
+        };
+        emit_values(values, selected, path, out)?;
+        ordinal += 1;
+    }
+    Ok(ordinal - first)
+}
+
+/// The columns of a header line the filter selects, with their names.
+fn select(names: &str, fields: &FieldFilter) -> Header {
+    let mut selected = Vec::new();
+    if let Some((protocol, columns)) = names.split_once(' ') {
         let protocol = protocol.strip_suffix(':').unwrap_or(protocol);
-        let values = values.split_once(' ').map_or("", |(_, values)| values);
-        for (name, value) in names.split(' ').zip(values.split(' ')) {
-            each(protocol, name, value)?;
+        for (column, name) in columns.split(' ').enumerate() {
+            let key = format!("{protocol}_{name}");
+            let chosen = fields.decide(&key, || {
+                (
+                    format!("node_netstat_{key}"),
+                    format!("Statistic {protocol}{name}."),
+                )
+            });
+            if let Some(chosen) = chosen {
+                selected.push((column, chosen));
+            }
         }
+    }
+    Header {
+        names: names.to_owned(),
+        selected,
+    }
+}
+
+/// Walks a value line: every value must parse, selected or not, as
+/// upstream checks; the selected ones become metrics.
+fn emit_values(
+    values: &str,
+    selected: &[(usize, Selected)],
+    path: &Path,
+    out: &mut MetricSet,
+) -> Result<(), CollectError> {
+    let mut wanted = selected.iter().peekable();
+    // Scanned byte by byte (hundreds of short values): each value ends at a
+    // space, or at the end of the line.
+    let bytes = values.as_bytes();
+    let (mut column, mut start, mut digits) = (0, 0, true);
+    for end in 0..=bytes.len() {
+        match bytes.get(end) {
+            Some(b' ') | None => {}
+            Some(byte) => {
+                digits &= byte.is_ascii_digit();
+                continue;
+            }
+        }
+        let value = &values[start..end];
+        match wanted.next_if(|(at, _)| *at == column) {
+            Some((_, names)) => {
+                let value: f64 = value.parse().map_err(|_| invalid_value(path, value))?;
+                out.single(
+                    names.metric.clone(),
+                    names.help.clone(),
+                    MetricType::Untyped,
+                    value,
+                );
+            }
+            None if (digits && !value.is_empty()) || value.parse::<f64>().is_ok() => {}
+            None => return Err(invalid_value(path, value)),
+        }
+        (column, start, digits) = (column + 1, end + 1, true);
     }
     Ok(())
 }
@@ -106,8 +206,12 @@ impl Collector for NetStat {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(CollectError::io(&self.snmp6, e)),
         };
-        // Hundreds of fields, a few dozen exported: the key is built in one
-        // reused buffer and compared with last scrape's at its position.
+        let mut headers = self.headers.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = pairs(&netstat, &self.netstat, &self.fields, &mut headers, 0, out)?;
+        pairs(&snmp, &self.snmp, &self.fields, &mut headers, seen, out)?;
+        drop(headers);
+        // snmp6 has a field per line: its key is built in one reused buffer
+        // and compared with last scrape's at its position.
         let mut fields = self.fields.scan();
         let mut key = String::new();
         let mut emit = |protocol: &str, name: &str, value: &str| {
@@ -125,17 +229,15 @@ impl Collector for NetStat {
                 // Every value must parse, selected or not, as upstream.
                 return match is_counter(value) || value.parse::<f64>().is_ok() {
                     true => Ok(()),
-                    false => Err(invalid_value(&self.netstat, value)),
+                    false => Err(invalid_value(&self.snmp6, value)),
                 };
             };
             let value: f64 = value
                 .parse()
-                .map_err(|_| invalid_value(&self.netstat, value))?;
+                .map_err(|_| invalid_value(&self.snmp6, value))?;
             out.single(selected.metric, selected.help, MetricType::Untyped, value);
             Ok(())
         };
-        parse_pairs(&netstat, &self.netstat, &mut emit)?;
-        parse_pairs(&snmp, &self.snmp, &mut emit)?;
         parse_snmp6(&snmp6, &mut emit)
     }
 }
@@ -154,25 +256,60 @@ fn invalid_value(path: &Path, value: &str) -> CollectError {
 mod tests {
     use super::*;
 
-    fn collect_pairs(text: &str) -> Result<Vec<String>, CollectError> {
-        let mut seen = Vec::new();
-        parse_pairs(text, Path::new("x"), |p, n, v| {
-            seen.push(format!("{p}_{n}={v}"));
-            Ok(())
-        })?;
-        Ok(seen)
+    fn netstat(pattern: &str, netstat: &str, snmp: &str) -> (tempfile::TempDir, NetStat) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("netstat"), netstat).unwrap();
+        std::fs::write(dir.path().join("snmp"), snmp).unwrap();
+        let collector = NetStat {
+            netstat: dir.path().join("netstat"),
+            snmp: dir.path().join("snmp"),
+            snmp6: dir.path().join("snmp6"),
+            fields: FieldFilter::new(pattern, "--x").unwrap(),
+            headers: Mutex::new(Vec::new()),
+        };
+        (dir, collector)
+    }
+
+    fn samples(collector: &NetStat) -> Result<Vec<String>, CollectError> {
+        let mut out = MetricSet::new();
+        collector.update(&mut out)?;
+        Ok(out
+            .families()
+            .iter()
+            .map(|f| format!("{}={:?}", f.name, f.samples[0].value))
+            .collect())
     }
 
     #[test]
     fn header_value_pairs_and_snmp6() {
-        let seen =
-            collect_pairs("Tcp: RtoMin MaxConn\nTcp: 200 -1\nIp: Forwarding\nIp: 1\n").unwrap();
-        assert_eq!(
-            seen,
-            ["Tcp_RtoMin=200", "Tcp_MaxConn=-1", "Ip_Forwarding=1"]
+        let (dir, collector) = netstat(
+            ".*",
+            "Tcp: RtoMin MaxConn\nTcp: 200 -1\n",
+            "Ip: Forwarding\nIp: 1\n",
         );
-        assert!(collect_pairs("Tcp: A B\nTcp: 1\n").is_err());
-        assert!(collect_pairs("Tcp: A\n").is_err());
+        std::fs::write(dir.path().join("snmp6"), "Ip6InOctets   42\nnothing\n").unwrap();
+        let expected = [
+            "node_netstat_Tcp_RtoMin=Single(200.0)",
+            "node_netstat_Tcp_MaxConn=Single(-1.0)",
+            "node_netstat_Ip_Forwarding=Single(1.0)",
+            "node_netstat_Ip6_InOctets=Single(42.0)",
+        ];
+        // Twice: the second scrape goes through the remembered headers.
+        assert_eq!(samples(&collector).unwrap(), expected);
+        assert_eq!(samples(&collector).unwrap(), expected);
+        // A header that changed is read anew.
+        std::fs::write(
+            dir.path().join("netstat"),
+            "Tcp: MaxConn RtoMin\nTcp: 5 7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            samples(&collector).unwrap()[..2],
+            [
+                "node_netstat_Tcp_MaxConn=Single(5.0)",
+                "node_netstat_Tcp_RtoMin=Single(7.0)"
+            ]
+        );
         let mut six = Vec::new();
         parse_snmp6(
             "Ip6InOctets   42\nUdpLite6InErrors 1\nnothing\n",
@@ -183,6 +320,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(six, ["Ip6/InOctets=42", "UdpLite6/InErrors=1"]);
+    }
+
+    #[test]
+    fn mismatched_lines_are_errors() {
+        for text in ["Tcp: A B\nTcp: 1\n", "Tcp: A\n"] {
+            let (_dir, collector) = netstat(".*", text, "");
+            assert!(samples(&collector).is_err(), "{text:?}");
+        }
     }
 
     #[test]
@@ -199,6 +344,7 @@ mod tests {
             snmp: dir.path().join("snmp"),
             snmp6: dir.path().join("snmp6"),
             fields: FieldFilter::new("^Ip_Forwarding$", "--x").unwrap(),
+            headers: Mutex::new(Vec::new()),
         };
         let mut out = MetricSet::new();
         assert!(netstat.update(&mut out).is_err());
