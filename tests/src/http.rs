@@ -147,7 +147,11 @@ async fn exchange<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let response = request(io, method, path, headers).await?;
+    read_whole(request(io, method, path, headers).await?).await
+}
+
+/// Reads a response's body to its end.
+async fn read_whole(response: hyper::Response<hyper::body::Incoming>) -> Result<Response, Error> {
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await?.to_bytes();
@@ -179,15 +183,7 @@ impl Connection {
             .uri(path)
             .header("host", "localhost")
             .body(Empty::<Bytes>::new())?;
-        let response = self.sender.send_request(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        read_whole(self.sender.send_request(request).await?).await
     }
 }
 
