@@ -99,7 +99,8 @@ impl Drop for KeptFile {
     }
 }
 
-fn is_pseudo(file: &File) -> bool {
+/// Whether `file` is on /proc or /sys.
+pub fn is_pseudo(file: &File) -> bool {
     nix::sys::statfs::fstatfs(file).is_ok_and(|fs| is_pseudo_type(fs.filesystem_type()))
 }
 

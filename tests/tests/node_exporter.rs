@@ -1,6 +1,6 @@
 //! node-exporter end to end: the whole output for a checked-in /proc and /sys
-//! fixture tree against a golden file, collector selection, and a collector
-//! that hangs on a read.
+//! fixture tree against a golden file, collector selection, a collector
+//! that hangs on a read, and the mount table followed on the live machine.
 
 use std::path::{Path, PathBuf};
 
@@ -294,4 +294,76 @@ async fn malformed_files_fail_their_collector_and_nothing_else() {
         }
         exporter_kit::exposition::parse(&text).expect("the output stays valid");
     }
+}
+
+/// Runs mount(8) or umount(8) with `args`, panicking on failure.
+fn run_mount(program: &str, args: &[&str]) {
+    let status = std::process::Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?}: {status}");
+}
+
+/// Unmounts a test mount however the test ends.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The filesystem collector keeps the parsed mount table while procfs says
+/// it is unchanged: a mount, a remount and an unmount on the live machine
+/// must each show in the very next scrape.
+#[tokio::test]
+async fn the_filesystem_collector_sees_every_change_of_the_mount_table() {
+    let exporter = Running::start(
+        &e2e::binary::path("node-exporter"),
+        &["--web.listen-address=127.0.0.1:0"],
+        &[],
+        1,
+    );
+    let scrape = || async {
+        http::get(exporter.addr(), "/metrics?collect[]=filesystem")
+            .await
+            .unwrap()
+            .text()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mount_point = dir.path().to_str().unwrap().to_owned();
+    let labels = format!(
+        "{{device=\"e2e-tmpfs\",device_error=\"\",fstype=\"tmpfs\",mountpoint=\"{mount_point}\"}}"
+    );
+    let before = scrape().await;
+    assert!(before.contains("node_filesystem_size_bytes{"), "{before}");
+    assert!(!before.contains(&mount_point), "{before}");
+
+    run_mount(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=1m", "e2e-tmpfs", &mount_point],
+    );
+    let mounted = Mounted(dir.path().to_owned());
+    let text = scrape().await;
+    assert!(
+        text.contains(&format!("node_filesystem_size_bytes{labels} 1.048576e+06")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("node_filesystem_readonly{labels} 0")),
+        "{text}"
+    );
+
+    run_mount("mount", &["-o", "remount,ro", &mount_point]);
+    let text = scrape().await;
+    assert!(
+        text.contains(&format!("node_filesystem_readonly{labels} 1")),
+        "{text}"
+    );
+
+    drop(mounted);
+    let text = scrape().await;
+    assert!(!text.contains(&mount_point), "{text}");
+    assert!(text.contains("node_filesystem_size_bytes{"), "{text}");
 }

@@ -5,8 +5,15 @@
 //! `--collector.filesystem.mount-timeout`; a mount over time is reported
 //! with `device_error="mountpoint timeout"` and is not stat'ed again until
 //! the stuck call returns, so at most one thread ever waits on it.
+//!
+//! The mount table itself is read, parsed and filtered only when it changed:
+//! procfs flags every mount, unmount and remount on an open mountinfo with
+//! `POLLPRI`, so a scrape of an unchanged table costs one `poll(2)`.
 
 use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::Read as _;
+use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -30,6 +37,7 @@ pub const REGISTRATION: Registration = Registration {
             rootfs: context.paths.rootfs.clone(),
             mount_points,
             fs_types,
+            table: Mutex::new(None),
             stats: StatPool::new(flags.stat_workers.max(1), flags.mount_timeout, statfs),
         }))
     },
@@ -181,7 +189,34 @@ struct Filesystem {
     rootfs: PathBuf,
     mount_points: Filter,
     fs_types: Filter,
+    /// The mounts of the last scrape, while the mount table is unchanged.
+    table: Mutex<Option<MountTable>>,
     stats: StatPool,
+}
+
+/// The mounts to report (filtered, deduplicated, their mount points without
+/// the rootfs prefix) and where to stat each.
+struct MountTable {
+    mounts: Vec<Mount>,
+    paths: Vec<PathBuf>,
+    /// The mountinfo they were read from, kept open to learn of changes;
+    /// `None` when it is not a procfs file (a fixture tree), which is then
+    /// read anew every scrape.
+    watched: Option<File>,
+}
+
+impl MountTable {
+    /// Whether the table still holds: procfs raises `POLLPRI` (with
+    /// `POLLERR`) on a watched mountinfo once the mount namespace changed,
+    /// and clears it by this very poll.
+    fn unchanged(&self) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let Some(file) = &self.watched else {
+            return false;
+        };
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLPRI)];
+        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
+    }
 }
 
 /// One line of mountinfo, as node_exporter labels it.
@@ -520,17 +555,60 @@ impl StatPool {
 }
 
 impl Filesystem {
-    fn read_mounts(&self) -> Result<Vec<Mount>, CollectError> {
-        let (path, text) = match crate::collector::read_text(&self.mountinfo) {
-            Ok(text) => (&self.mountinfo, text),
+    /// Opens /proc/1/mountinfo, or the exporter's own when PID 1's is not
+    /// there, and reads it whole.
+    fn read_mountinfo(&self) -> Result<(&Path, File, String), CollectError> {
+        let (path, mut file) = match File::open(&self.mountinfo) {
+            Ok(file) => (self.mountinfo.as_path(), file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = crate::collector::read_text(&self.self_mountinfo)
-                    .map_err(|e| CollectError::io(&self.self_mountinfo, e))?;
-                (&self.self_mountinfo, text)
+                let path = self.self_mountinfo.as_path();
+                (
+                    path,
+                    File::open(path).map_err(|e| CollectError::io(path, e))?,
+                )
             }
             Err(e) => return Err(CollectError::io(&self.mountinfo, e)),
         };
-        parse_mountinfo(&text).map_err(|e| CollectError::parse(path, e))
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| CollectError::io(path, e))?;
+        Ok((path, file, text))
+    }
+
+    /// The mount table as this collector reports it: the mounts its filters
+    /// let through, each once.
+    fn load_table(&self) -> Result<MountTable, CollectError> {
+        let (path, file, text) = self.read_mountinfo()?;
+        let parsed = parse_mountinfo(&text).map_err(|e| CollectError::parse(path, e))?;
+        let mut mounts = Vec::new();
+        let mut seen = HashSet::new();
+        for mut mount in parsed {
+            mount.mount_point = self.strip_rootfs(&mount.mount_point);
+            if self.mount_points.ignored(&mount.mount_point)
+                || self.fs_types.ignored(&mount.fs_type)
+            {
+                continue;
+            }
+            let key = (
+                mount.device.clone(),
+                mount.mount_point.clone(),
+                mount.fs_type.clone(),
+                mount.major.clone(),
+                mount.minor.clone(),
+            );
+            if seen.insert(key) {
+                mounts.push(mount);
+            }
+        }
+        let paths = mounts
+            .iter()
+            .map(|m| self.rootfs.join(m.mount_point.trim_start_matches('/')))
+            .collect();
+        Ok(MountTable {
+            mounts,
+            paths,
+            watched: crate::pseudo::is_pseudo(&file).then_some(file),
+        })
     }
 
     /// The mount point as the host sees it: without the `--path.rootfs` prefix.
@@ -572,31 +650,13 @@ const FAMILIES: [(&str, &str); 5] = [
 
 impl Collector for Filesystem {
     fn update(&self, out: &mut MetricSet) -> Result<(), CollectError> {
-        let mut mounts = Vec::new();
-        let mut seen = HashSet::new();
-        for mut mount in self.read_mounts()? {
-            mount.mount_point = self.strip_rootfs(&mount.mount_point);
-            if self.mount_points.ignored(&mount.mount_point)
-                || self.fs_types.ignored(&mount.fs_type)
-            {
-                continue;
-            }
-            let key = (
-                mount.device.clone(),
-                mount.mount_point.clone(),
-                mount.fs_type.clone(),
-                mount.major.clone(),
-                mount.minor.clone(),
-            );
-            if seen.insert(key) {
-                mounts.push(mount);
-            }
+        let mut table = lock(&self.table);
+        if !table.as_ref().is_some_and(MountTable::unchanged) {
+            *table = None;
+            *table = Some(self.load_table()?);
         }
-        let paths: Vec<PathBuf> = mounts
-            .iter()
-            .map(|m| self.rootfs.join(m.mount_point.trim_start_matches('/')))
-            .collect();
-        let outcomes = self.stats.stat_all(&paths);
+        let MountTable { mounts, paths, .. } = table.as_ref().expect("the table was just loaded");
+        let outcomes = self.stats.stat_all(paths);
 
         let rows: Vec<Row> = mounts
             .iter()
