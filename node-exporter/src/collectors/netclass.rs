@@ -317,17 +317,37 @@ struct Device {
     stats: Option<[u64; STATS]>,
 }
 
-/// The attributes node_exporter reports for one device. Attributes the
-/// kernel refuses to read on this device (EINVAL on a down link...) are
+/// A device's attributes by [`FILES`] index; `None` for one the kernel
+/// refuses to read on this device (EINVAL on a down link...), which is
 /// absent, as with node_exporter.
+struct Attributes([Option<String>; FILES.len()]);
+
+impl Attributes {
+    fn position(file: &str) -> usize {
+        FILES
+            .iter()
+            .position(|known| *known == file)
+            .expect("every attribute read is in FILES")
+    }
+
+    fn get(&self, file: &str) -> Option<&str> {
+        self.0[Self::position(file)].as_deref()
+    }
+
+    fn take(&mut self, file: &str) -> String {
+        self.0[Self::position(file)].take().unwrap_or_default()
+    }
+}
+
+/// Reads the attributes node_exporter reports for one device.
 fn read_attributes(
     dir: &Path,
     kept: &mut KeptDevice,
     keep: bool,
-) -> Result<HashMap<&'static str, String>, std::io::Error> {
+) -> Result<Attributes, std::io::Error> {
     let mut directory = None;
-    let mut attributes = HashMap::new();
-    for (file, slot) in FILES.iter().zip(&mut kept.files) {
+    let mut attributes = Attributes(Default::default());
+    for ((file, slot), value) in FILES.iter().zip(&mut kept.files).zip(&mut attributes.0) {
         let extent = Extent::FirstRead(ATTRIBUTE_SIZE);
         let read = match slot {
             Some(open) => read_again(open.file(), extent),
@@ -346,9 +366,7 @@ fn read_attributes(
             }
         };
         match read {
-            Ok(bytes) => {
-                attributes.insert(*file, attribute_text(&bytes));
-            }
+            Ok(bytes) => *value = Some(attribute_text(&bytes)),
             Err(e) if is_absent(&e) => {}
             Err(e) => return Err(e),
         }
@@ -362,25 +380,21 @@ fn number(text: &str) -> i64 {
 }
 
 impl Device {
-    fn from_sysfs(
-        name: String,
-        mut attributes: HashMap<&'static str, String>,
-        ignore_invalid_speed: bool,
-    ) -> Device {
-        let adminstate = match attributes.get("flags").map(|flags| number(flags)) {
+    fn from_sysfs(name: String, mut attributes: Attributes, ignore_invalid_speed: bool) -> Device {
+        let adminstate = match attributes.get("flags").map(number) {
             None => "unknown",
             Some(flags) if flags & 1 == 1 => "up",
             Some(_) => "down",
         };
         let speed_bytes = attributes
             .get("speed")
-            .map(|speed| number(speed))
+            .map(number)
             // Some devices say -1 for an unknown speed.
             .filter(|&speed| speed >= 0 || !ignore_invalid_speed)
             .map(|speed| (speed * 1000 * 1000 / 8) as f64);
         let properties =
             PROPERTIES.map(|property| attributes.get(property.file).map(|v| number(v) as f64));
-        let mut text = |file| attributes.remove(file).unwrap_or_default();
+        let mut text = |file| attributes.take(file);
         Device {
             operstate: text("operstate"),
             address: text("address"),
