@@ -34,6 +34,9 @@ struct Slot {
     /// read keeps it set, and later scrapes report it failed at once instead
     /// of stacking up more stuck threads.
     running: AtomicBool,
+    /// How many families the last run made: room for as many is made at
+    /// once, instead of growing the list step by step every scrape.
+    families: AtomicUsize,
 }
 
 pub struct NodeExporter {
@@ -105,8 +108,9 @@ fn drain(batch: Arc<Batch>, slots: Arc<Vec<Slot>>, selected: Arc<Vec<usize>>) {
         let started = Instant::now();
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _done = ClearOnDrop(&slot.running);
-            let mut set = MetricSet::new();
+            let mut set = MetricSet::with_capacity(slot.families.load(Ordering::Relaxed));
             let result = slot.collector.update(&mut set);
+            slot.families.store(set.families().len(), Ordering::Relaxed);
             (set, result)
         }));
         let outcome = match run {
@@ -130,6 +134,7 @@ impl NodeExporter {
                 name,
                 collector,
                 running: AtomicBool::new(false),
+                families: AtomicUsize::new(0),
             })
             .collect();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
@@ -233,7 +238,12 @@ impl Exporter for NodeExporter {
         let names: Vec<&'static str> = selected.iter().map(|&i| self.slots[i].name).collect();
         let outcomes = self.run(selected, deadline).await;
 
-        let mut out = MetricSet::new();
+        let collected = outcomes.iter().map(|outcome| match outcome {
+            Outcome::Done(set, ..) => set.families().len(),
+            _ => 0,
+        });
+        // And the two scrape families.
+        let mut out = MetricSet::with_capacity(collected.sum::<usize>() + 2);
         let mut durations = Vec::with_capacity(names.len());
         let mut successes = Vec::with_capacity(names.len());
         for (name, outcome) in names.into_iter().zip(outcomes) {

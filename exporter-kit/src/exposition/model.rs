@@ -2,6 +2,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 pub use compact_str::CompactString;
+use smallvec::SmallVec;
 
 /// The type of a metric family, as written on its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +45,11 @@ pub struct Label {
     pub name: Cow<'static, str>,
     pub value: CompactString,
 }
+
+/// The label pairs of one sample, the first two kept inline: most samples
+/// have one or two (a device; a CPU and a mode), and a scrape makes
+/// hundreds, none of which then costs an allocation.
+pub type Labels = SmallVec<[Label; 2]>;
 
 /// The value of one sample: a number, or the parts of a histogram or summary.
 #[derive(Debug, Clone)]
@@ -119,7 +125,7 @@ impl PartialEq for Value {
 /// One sample: its labels (sorted by name once the set is finished) and value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    pub labels: Vec<Label>,
+    pub labels: Labels,
     pub value: Value,
 }
 
@@ -237,6 +243,13 @@ impl std::fmt::Display for Dropped {
 impl MetricSet {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A set with room for `families` families.
+    pub fn with_capacity(families: usize) -> Self {
+        MetricSet {
+            families: Vec::with_capacity(families),
+        }
     }
 
     /// Starts a new family; families with the same name are merged by
@@ -406,11 +419,11 @@ fn sort_by_name(families: &mut Vec<Family>) {
     }
     order.sort_unstable_by(compare);
     let mut unplaced: Vec<Option<Family>> = families.drain(..).map(Some).collect();
-    families.extend(
-        order
-            .iter()
-            .map(|&(_, index)| unplaced[index].take().expect("each index is in the order once")),
-    );
+    families.extend(order.iter().map(|&(_, index)| {
+        unplaced[index]
+            .take()
+            .expect("each index is in the order once")
+    }));
 }
 
 /// client_golang orders the metrics of a family by their label values, taken
@@ -499,7 +512,7 @@ mod tests {
         // Names made at run time (a textfile's) are checked.
         set.family("labels", "x", MetricType::Gauge)
             .push_sample(Sample {
-                labels: vec![Label {
+                labels: smallvec::smallvec![Label {
                     name: Cow::Owned("__reserved".into()),
                     value: "1".into(),
                 }],

@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::model::{Family, Label, MetricSet, MetricType, Sample, Value, is_valid_metric_name};
+use super::model::{
+    Family, Label, Labels, MetricSet, MetricType, Sample, Value, is_valid_metric_name,
+};
 
 /// Where and why the input is not valid exposition text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,7 +87,7 @@ struct FamilyBuilder {
     type_seen: bool,
     /// Index of the sample with a given label set, for histogram and summary
     /// parts that arrive on separate lines.
-    by_labels: HashMap<Vec<Label>, usize>,
+    by_labels: HashMap<Labels, usize>,
 }
 
 impl Parser {
@@ -169,7 +171,7 @@ impl Parser {
             return Err(Problem::InvalidMetricName(name.to_owned()));
         }
         let mut rest = line[name_end..].trim_start_matches([' ', '\t']);
-        let mut labels = Vec::new();
+        let mut labels = Labels::new();
         if let Some(after_brace) = rest.strip_prefix('{') {
             rest = parse_labels(after_brace, &mut labels)?;
         }
@@ -194,7 +196,7 @@ impl Parser {
     fn add_sample(
         &mut self,
         name: &str,
-        mut labels: Vec<Label>,
+        mut labels: Labels,
         value_text: &str,
         value: f64,
     ) -> Result<(), Problem> {
@@ -309,11 +311,7 @@ enum Part {
     Count,
 }
 
-fn take_label(
-    labels: &mut Vec<Label>,
-    name: &'static str,
-    part: &'static str,
-) -> Result<f64, Problem> {
+fn take_label(labels: &mut Labels, name: &'static str, part: &'static str) -> Result<f64, Problem> {
     let position = labels
         .iter()
         .position(|label| label.name == name)
@@ -328,7 +326,7 @@ fn split_word(text: &str) -> (&str, &str) {
 }
 
 /// Parses `name="value",...}` and returns what follows the closing brace.
-fn parse_labels<'a>(mut text: &'a str, labels: &mut Vec<Label>) -> Result<&'a str, Problem> {
+fn parse_labels<'a>(mut text: &'a str, labels: &mut Labels) -> Result<&'a str, Problem> {
     loop {
         text = text.trim_start_matches([' ', '\t']);
         if let Some(rest) = text.strip_prefix('}') {
