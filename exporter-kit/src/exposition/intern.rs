@@ -7,6 +7,7 @@
 //! allocations per family per scrape.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{LazyLock, Mutex};
@@ -63,6 +64,21 @@ pub fn intern(text: &str) -> Cow<'static, str> {
     Cow::Borrowed(kept)
 }
 
+/// [`intern`] of text formatted from parts (`format_args!`), formatted into
+/// a buffer kept by the thread: a known name costs no allocation.
+pub fn intern_fmt(parts: std::fmt::Arguments<'_>) -> Cow<'static, str> {
+    use std::fmt::Write as _;
+    thread_local! {
+        static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+    TEXT.with_borrow_mut(|text| {
+        text.clear();
+        // Writing into a String cannot fail.
+        let _ = text.write_fmt(parts);
+        intern(text)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +93,7 @@ mod tests {
         ));
         assert!(std::ptr::eq(first.as_ptr(), again.as_ptr()));
         assert_eq!(again, "node_vmstat_test_field");
+        let formatted = intern_fmt(format_args!("node_vmstat_{}_field", "test"));
+        assert!(std::ptr::eq(first.as_ptr(), formatted.as_ptr()));
     }
 }

@@ -14,7 +14,7 @@ mod negotiate;
 mod parse;
 
 pub use encode::{encode, encode_families, write_escaped_label_value, write_float};
-pub use intern::{Fnv, FnvBuildHasher, intern};
+pub use intern::{Fnv, FnvBuildHasher, intern, intern_fmt};
 pub use model::{
     CompactString, Dropped, Family, Label, Labels, MetricSet, MetricType, Sample, Value,
     is_valid_label_name, is_valid_metric_name,

@@ -135,118 +135,120 @@ type FromNetlink = Option<fn(&LinkProperties) -> Option<f64>>;
 
 /// One `node_network_<metric>{device}` family.
 struct Property {
-    metric: &'static str,
+    /// `node_network_<metric>`.
+    name: &'static str,
+    /// `Network device property: <metric>`, as upstream.
+    help: &'static str,
     kind: MetricType,
     /// The sysfs attribute.
     file: &'static str,
     netlink: FromNetlink,
 }
 
+/// A [`Property`] for `node_network_<metric>`: its name and help text made
+/// at compile time, not formatted at every scrape.
+macro_rules! property {
+    ($metric:literal, $kind:ident, $file:literal, $netlink:expr $(,)?) => {
+        Property {
+            name: concat!("node_network_", $metric),
+            help: concat!("Network device property: ", $metric),
+            kind: MetricType::$kind,
+            file: $file,
+            netlink: $netlink,
+        }
+    };
+}
+
 /// In node_exporter's order.
 const PROPERTIES: [Property; 16] = [
-    Property {
-        metric: "address_assign_type",
-        kind: MetricType::Gauge,
-        file: "addr_assign_type",
-        netlink: None,
-    },
-    Property {
-        metric: "carrier",
-        kind: MetricType::Gauge,
-        file: "carrier",
-        netlink: Some(|link| link.carrier.map(f64::from)),
-    },
-    Property {
-        metric: "carrier_changes_total",
-        kind: MetricType::Counter,
-        file: "carrier_changes",
-        netlink: Some(|link| link.carrier_changes.map(f64::from)),
-    },
-    Property {
-        metric: "carrier_up_changes_total",
-        kind: MetricType::Counter,
-        file: "carrier_up_count",
-        netlink: Some(|link| link.carrier_up_count.map(f64::from)),
-    },
-    Property {
-        metric: "carrier_down_changes_total",
-        kind: MetricType::Counter,
-        file: "carrier_down_count",
-        netlink: Some(|link| link.carrier_down_count.map(f64::from)),
-    },
-    Property {
-        metric: "device_id",
-        kind: MetricType::Gauge,
-        file: "dev_id",
-        netlink: None,
-    },
-    Property {
-        metric: "dormant",
-        kind: MetricType::Gauge,
-        file: "dormant",
+    property!("address_assign_type", Gauge, "addr_assign_type", None),
+    property!(
+        "carrier",
+        Gauge,
+        "carrier",
+        Some(|link| link.carrier.map(f64::from))
+    ),
+    property!(
+        "carrier_changes_total",
+        Counter,
+        "carrier_changes",
+        Some(|link| link.carrier_changes.map(f64::from))
+    ),
+    property!(
+        "carrier_up_changes_total",
+        Counter,
+        "carrier_up_count",
+        Some(|link| link.carrier_up_count.map(f64::from))
+    ),
+    property!(
+        "carrier_down_changes_total",
+        Counter,
+        "carrier_down_count",
+        Some(|link| link.carrier_down_count.map(f64::from))
+    ),
+    property!("device_id", Gauge, "dev_id", None),
+    property!(
+        "dormant",
+        Gauge,
+        "dormant",
         // Upstream's netlink variant reports the link mode here.
-        netlink: Some(|link| link.link_mode.map(f64::from)),
-    },
-    Property {
-        metric: "flags",
-        kind: MetricType::Gauge,
-        file: "flags",
-        netlink: Some(|link| Some(f64::from(link.flags))),
-    },
-    Property {
-        metric: "iface_id",
-        kind: MetricType::Gauge,
-        file: "ifindex",
-        netlink: Some(|link| Some(f64::from(link.index))),
-    },
-    Property {
-        metric: "iface_link",
-        kind: MetricType::Gauge,
-        file: "iflink",
+        Some(|link| link.link_mode.map(f64::from))
+    ),
+    property!(
+        "flags",
+        Gauge,
+        "flags",
+        Some(|link| Some(f64::from(link.flags)))
+    ),
+    property!(
+        "iface_id",
+        Gauge,
+        "ifindex",
+        Some(|link| Some(f64::from(link.index)))
+    ),
+    property!(
+        "iface_link",
+        Gauge,
+        "iflink",
         // The kernel leaves IFLA_LINK out when it is the device itself;
         // upstream takes 0 (an ipip fallback's "no link") for absent too.
-        netlink: Some(|link| {
+        Some(|link| {
             Some(f64::from(
                 link.link.filter(|&other| other > 0).unwrap_or(link.index),
             ))
-        }),
-    },
-    Property {
-        metric: "iface_link_mode",
-        kind: MetricType::Gauge,
-        file: "link_mode",
-        netlink: Some(|link| link.link_mode.map(f64::from)),
-    },
-    Property {
-        metric: "mtu_bytes",
-        kind: MetricType::Gauge,
-        file: "mtu",
-        netlink: Some(|link| link.mtu.map(f64::from)),
-    },
-    Property {
-        metric: "name_assign_type",
-        kind: MetricType::Gauge,
-        file: "name_assign_type",
-        netlink: None,
-    },
-    Property {
-        metric: "net_dev_group",
-        kind: MetricType::Gauge,
-        file: "netdev_group",
-        netlink: Some(|link| link.group.map(f64::from)),
-    },
-    Property {
-        metric: "transmit_queue_length",
-        kind: MetricType::Gauge,
-        file: "tx_queue_len",
-        netlink: Some(|link| link.tx_queue_length.map(f64::from)),
-    },
-    Property {
-        metric: "protocol_type",
-        kind: MetricType::Gauge,
-        file: "type",
-        netlink: Some(|link| Some(f64::from(link.kind))),
-    },
+        })
+    ),
+    property!(
+        "iface_link_mode",
+        Gauge,
+        "link_mode",
+        Some(|link| link.link_mode.map(f64::from))
+    ),
+    property!(
+        "mtu_bytes",
+        Gauge,
+        "mtu",
+        Some(|link| link.mtu.map(f64::from))
+    ),
+    property!("name_assign_type", Gauge, "name_assign_type", None),
+    property!(
+        "net_dev_group",
+        Gauge,
+        "netdev_group",
+        Some(|link| link.group.map(f64::from))
+    ),
+    property!(
+        "transmit_queue_length",
+        Gauge,
+        "tx_queue_len",
+        Some(|link| link.tx_queue_length.map(f64::from))
+    ),
+    property!(
+        "protocol_type",
+        Gauge,
+        "type",
+        Some(|link| Some(f64::from(link.kind)))
+    ),
 ];
 
 /// Every file the sysfs variant reads per device, each once: the string
@@ -540,11 +542,7 @@ fn write_devices(out: &mut MetricSet, devices: &[Device], info_help: &'static st
         }
     }
     for (index, property) in PROPERTIES.iter().enumerate() {
-        let family = out.family(
-            format!("node_network_{}", property.metric),
-            format!("Network device property: {}", property.metric),
-            property.kind,
-        );
+        let family = out.family(property.name, property.help, property.kind);
         for device in devices {
             if let Some(value) = device.properties[index] {
                 family.sample(&[("device", &device.name)], value);
@@ -779,7 +777,8 @@ mod tests {
     }
 
     fn property(device: &Device, metric: &str) -> Option<f64> {
-        let index = PROPERTIES.iter().position(|p| p.metric == metric).unwrap();
+        let name = format!("node_network_{metric}");
+        let index = PROPERTIES.iter().position(|p| p.name == name).unwrap();
         device.properties[index]
     }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use clap::ArgAction;
-use exporter_kit::exposition::{MetricSet, MetricType};
+use exporter_kit::exposition::{MetricSet, MetricType, intern_fmt};
 
 use crate::collector::{CollectError, Collector, Registration, read};
 use crate::device_filter::{DeviceFilter, replace_deprecated};
@@ -272,8 +272,8 @@ impl Collector for NetDev {
             .map(|(_, counters)| counters.iter().map(|(key, _)| *key));
         for (column, key) in keys.into_iter().flatten().enumerate() {
             let family = out.family(
-                format!("node_network_{key}_total"),
-                format!("Network device statistic {key}."),
+                intern_fmt(format_args!("node_network_{key}_total")),
+                intern_fmt(format_args!("Network device statistic {key}.")),
                 MetricType::Counter,
             );
             for ((name, counters), alias) in devices.iter().zip(&aliases) {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use exporter_kit::exposition::{MetricSet, MetricType};
+use exporter_kit::exposition::{MetricSet, MetricType, intern_fmt};
 
 use crate::collector::{CollectError, Collector, Registration};
 use crate::procfs::parse_int_any_base;
@@ -114,10 +114,9 @@ impl Collector for SockStat {
 }
 
 fn emit(out: &mut MetricSet, protocol: &str, key: &str, value: i64) {
-    let help = format!("Number of {protocol} sockets in state {key}.");
     out.single(
-        format!("node_sockstat_{protocol}_{key}"),
-        help,
+        intern_fmt(format_args!("node_sockstat_{protocol}_{key}")),
+        intern_fmt(format_args!("Number of {protocol} sockets in state {key}.")),
         MetricType::Gauge,
         value as f64,
     );
